@@ -1,0 +1,232 @@
+package ktstr
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/wire"
+)
+
+// guestState is the guest side's state: the request and, once the test ran,
+// its result.
+var guestState struct {
+	req    *wire.Request
+	result *wire.Result
+	topo   *wire.GuestTopology
+}
+
+func inGuest() bool { return guestState.req != nil }
+
+// port sends messages to the host; safe for concurrent use.
+type port struct {
+	mu    sync.Mutex
+	f     *os.File
+	enc   *json.Encoder
+	start time.Time
+}
+
+func (p *port) send(m wire.Message) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m.At = time.Since(p.start)
+	_ = p.enc.Encode(m)
+}
+
+// guestMain is PID 1. It never returns: every path ends in power-off, since
+// init exiting would panic the kernel and be misread as a kernel bug.
+func guestMain(m *testing.M) {
+	start := time.Now()
+	fail := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "ktstr guest: "+format+"\n", args...)
+		_ = guest.PowerOff()
+		select {}
+	}
+	if err := guest.Mount(); err != nil {
+		fail("%v", err)
+	}
+	f, err := guest.OpenPort(wire.PortName)
+	if err != nil {
+		fail("%v", err)
+	}
+	p := &port{f: f, enc: json.NewEncoder(f), start: start}
+	var req wire.Request
+	if err := json.NewDecoder(f).Decode(&req); err != nil {
+		fail("reading the request from the host: %v", err)
+	}
+	p.send(wire.Message{Kind: wire.KindHello})
+	guestState.req = &req
+
+	defer func() {
+		// A panic in the harness itself: report it rather than die as init.
+		if r := recover(); r != nil {
+			finishGuest(p, nil, &wire.Result{Failures: []wire.Failure{{Kind: wire.FailGuest,
+				Message: fmt.Sprint("harness panic in the guest: ", r), Detail: string(debug.Stack())}}})
+		}
+	}()
+	flush := forwardOutput(p)
+
+	res := &wire.Result{KernelRelease: guest.KernelRelease()}
+	got, err := guest.ReadTopology("/sys")
+	if err != nil {
+		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: "reading the guest topology: " + err.Error()})
+		finishGuest(p, flush, res)
+	}
+	res.Topology = got
+	guestState.topo = got
+	if diff := guest.Diff(guest.Expected(req.Topology), got); diff != nil {
+		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailTopology,
+			Message: fmt.Sprintf("the guest does not see the requested topology %s", shapeLabel(req.Topology)),
+			Detail:  strings.Join(diff, "\n")})
+		finishGuest(p, flush, res)
+	}
+
+	// Run exactly the requested test through the testing package, so the
+	// body runs inside the real *testing.T of the guest.
+	os.Args = []string{os.Args[0], "-test.run=" + exactRunPattern(req.Test), "-test.count=1", "-test.timeout=0"}
+	if req.Verbose {
+		os.Args = append(os.Args, "-test.v")
+	}
+	m.Run()
+	if guestState.result == nil {
+		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest,
+			Message: fmt.Sprintf("test %s did not run in the guest: the binary has no such test calling ktstr.Run", req.Test)})
+		finishGuest(p, flush, res)
+	}
+	r := guestState.result
+	r.Topology, r.KernelRelease = got, res.KernelRelease
+	finishGuest(p, flush, r)
+}
+
+// finishGuest sends the result and powers off.
+func finishGuest(p *port, flush func(), r *wire.Result) {
+	if flush != nil {
+		flush()
+	}
+	r.Passed = len(r.Failures) == 0
+	p.send(wire.Message{Kind: wire.KindResult, Result: r})
+	_ = p.f.Sync()
+	_ = guest.PowerOff()
+	select {}
+}
+
+// forwardOutput points stdout and stderr at a pipe whose contents go to the
+// host as output messages. The returned func flushes what is pending.
+func forwardOutput(p *port) (flush func()) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return func() {}
+	}
+	_ = unix.Dup3(int(w.Fd()), 1, 0)
+	_ = unix.Dup3(int(w.Fd()), 2, 0)
+	w.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				p.send(wire.Message{Kind: wire.KindOutput, Text: string(buf[:n])})
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() {
+		// Closing 1 and 2 ends the pipe once no child holds them.
+		_ = unix.Close(1)
+		_ = unix.Close(2)
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// exactRunPattern turns a test name such as "TestX/1n2l2c1t" into a -test.run
+// pattern matching only it.
+func exactRunPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, s := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(s) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+func shapeLabel(s wire.Shape) string {
+	return Topo(s.Nodes, s.LLCs, s.Cores, s.Threads).String()
+}
+
+// guestRun runs one variant's body in the guest and records the result.
+func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
+	req := guestState.req
+	if t.Name() != req.Test {
+		t.Skipf("not the requested test %s", req.Test)
+	}
+	res := &wire.Result{}
+	guestState.result = res
+	cg, err := guest.NewCgroups(guest.CgroupRoot)
+	if err != nil {
+		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: err.Error()})
+		return
+	}
+	var sched *guest.Scheduler
+	if req.Scheduler != nil {
+		s, f := guest.StartScheduler(*req.Scheduler)
+		if f != nil {
+			res.Failures = append(res.Failures, *f)
+			return
+		}
+		sched = s
+		fmt.Printf("ktstr: scheduler %s attached after %v (ops %q)\n", req.Scheduler.Name, s.AttachAfter().Round(time.Millisecond), s.Ops())
+	}
+	ctx := &Ctx{
+		Topology:  newCPUTopology(guestState.topo),
+		Cgroups:   &Cgroups{m: cg},
+		Duration:  req.Duration,
+		Scheduler: spec.Scheduler.String(),
+	}
+	if err := runBody(ctx, body); err != nil {
+		res.Failures = append(res.Failures, *err)
+	}
+	if sched != nil {
+		if f := sched.Check(); f != nil {
+			// A scheduler failure explains body failures; put it first.
+			res.Failures = append([]wire.Failure{*f}, res.Failures...)
+		}
+	}
+	left, err := ctx.cleanup()
+	res.Leftovers = left
+	if err != nil {
+		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: "cleaning up after the body: " + err.Error()})
+	}
+	res.Workers = ctx.reports
+	if sched != nil {
+		rep := sched.Stop()
+		res.Scheduler = &rep
+	}
+}
+
+// runBody runs body, turning an error or a panic into a failure.
+func runBody(ctx *Ctx, body Body) (f *wire.Failure) {
+	defer func() {
+		if r := recover(); r != nil {
+			f = &wire.Failure{Kind: wire.FailBody, Message: fmt.Sprint("test body panicked: ", r), Detail: string(debug.Stack())}
+		}
+	}()
+	if err := body(ctx); err != nil {
+		return &wire.Failure{Kind: wire.FailBody, Message: err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package ktstr
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/internal/vm"
+	"github.com/ktstr-go/ktstr/internal/wire"
+)
+
+// hostState is what the host side shares between tests of one process.
+var hostState struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	accelOnce sync.Once
+	accel     vm.Accel
+	accelWhy  string
+	accelErr  error
+}
+
+// hostMain runs the tests on the host and cleans up after them, also when
+// the process is interrupted.
+func hostMain(m *testing.M) int {
+	hostState.ctx, hostState.cancel = context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "\nktstr: %v: stopping VMs and cleaning up\n", s)
+		hostState.cancel()
+		vm.KillAll()
+		// Give running tests a moment to reap QEMU and print what they have.
+		time.Sleep(500 * time.Millisecond)
+		cleanupScratch()
+		os.Exit(130)
+	}()
+	code := m.Run()
+	signal.Stop(sigs)
+	hostState.cancel()
+	cleanupScratch()
+	return code
+}
+
+func hostAccel() (vm.Accel, string, error) {
+	hostState.accelOnce.Do(func() {
+		hostState.accel, hostState.accelWhy, hostState.accelErr = vm.ChooseAccel()
+	})
+	return hostState.accel, hostState.accelWhy, hostState.accelErr
+}
+
+// hostRun boots one VM for the variant of t and turns its outcome into the
+// test's result.
+func hostRun(t *testing.T, spec Spec, topo Topology) {
+	t.Helper()
+	r, err := hostBoot(t.Name(), spec, topo)
+	if err != nil {
+		t.Fatalf("ktstr: %v", err)
+	}
+	report(t, spec, topo, r)
+}
+
+// hostRunResult is one VM run of one variant.
+type hostRunResult struct {
+	*vm.Outcome
+	kernel   *hostKernelInfo
+	accelWhy string
+}
+
+// failures lists the run's failures, the host's diagnosis first.
+func (r *hostRunResult) failures() []wire.Failure {
+	var fs []wire.Failure
+	if r.Failure != nil {
+		fs = append(fs, *r.Failure)
+	}
+	if r.Result != nil {
+		fs = append(fs, r.Result.Failures...)
+	}
+	return fs
+}
+
+// hostBoot boots the VM for the test called name. The error is for problems
+// that prevent a run; what happened in the guest is in the result.
+func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
+	ctx := hostState.ctx
+	if ctx == nil {
+		return nil, fmt.Errorf("host state missing: ktstr.Run must run under ktstr.Main")
+	}
+	k, err := hostKernel()
+	if err != nil {
+		return nil, err
+	}
+	if !spec.Scheduler.IsEEVDF() && k.SchedExt == schedExtNo {
+		return nil, fmt.Errorf("kernel %s (%s) has no sched_ext (CONFIG_SCHED_CLASS_EXT is not y) but scheduler %s needs it; run `ktstr kernel fetch` for one that has, or set KTSTR_KERNEL", k.Version, k.Image, spec.Scheduler)
+	}
+	initrd, err := hostInitramfs(spec.Scheduler)
+	if err != nil {
+		return nil, err
+	}
+	accel, why, err := hostAccel()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := scratchDir()
+	if err != nil {
+		return nil, err
+	}
+	shape := topo.shape()
+	req := wire.Request{
+		Test:     name,
+		Topology: shape,
+		Duration: spec.duration(),
+		Verbose:  testing.Verbose(),
+	}
+	if !spec.Scheduler.IsEEVDF() {
+		req.Scheduler = &wire.Scheduler{
+			Name:          spec.Scheduler.String(),
+			Path:          guestSchedulerPath(spec.Scheduler.Path),
+			Args:          spec.Scheduler.Args,
+			Ops:           spec.Scheduler.Ops,
+			AttachTimeout: spec.Scheduler.AttachTimeout,
+		}
+	}
+	bootShape := shape
+	if spec.bootTopology != nil {
+		bootShape = spec.bootTopology.shape()
+	}
+	boot, timeout := timeouts(spec, topo, accel)
+	out, err := vm.Run(ctx, vm.Config{
+		Dir:         dir,
+		Kernel:      k.bootImage(),
+		Initrd:      initrd.path,
+		Cmdline:     spec.Cmdline,
+		Topology:    bootShape,
+		MemoryMB:    memoryMB(spec, topo, initrd.size),
+		Accel:       accel,
+		Request:     req,
+		BootTimeout: boot,
+		Timeout:     timeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &hostRunResult{Outcome: out, kernel: k, accelWhy: why}, nil
+}
+
+// timeouts derives the boot and whole-run limits. Under TCG each vCPU
+// beyond two adds about 0.3 s of boot on a 2-core host (FIELD-NOTES), and a
+// loaded host can make everything several times slower, hence the margins.
+func timeouts(spec Spec, topo Topology, accel vm.Accel) (boot, total time.Duration) {
+	cpus := time.Duration(topo.CPUs())
+	boot = 60*time.Second + cpus*time.Second
+	if accel == vm.KVM {
+		boot = 30 * time.Second
+	}
+	if spec.Timeout > 0 {
+		return min(boot, spec.Timeout), spec.Timeout
+	}
+	total = 60*time.Second + 3*spec.duration() + cpus*time.Second
+	if !spec.Scheduler.IsEEVDF() {
+		total += 30 * time.Second // attach, under emulation
+	}
+	return boot, total
+}
+
+// memoryMB sizes guest RAM: room for the unpacked initramfs (it lives in
+// RAM) plus 64 MB per CPU, at least 512 MB, a multiple of the node count.
+func memoryMB(spec Spec, topo Topology, initrdBytes int64) int {
+	mb := spec.MemoryMB
+	if mb == 0 {
+		mb = max(512, 64*topo.CPUs(), 256+int(3*initrdBytes>>20))
+	}
+	n := topo.NUMANodes
+	return (mb + n - 1) / n * n
+}
+
+// report fails t with the run's failures and logs what helps.
+func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
+	t.Helper()
+	summary := fmt.Sprintf("ktstr: %s, scheduler %s, kernel %s, %s (%s), boot %v, total %v",
+		topo, spec.Scheduler, r.kernel.Version, r.Accel, r.accelWhy, r.BootTime.Round(time.Millisecond), r.Wall.Round(time.Millisecond))
+	if r.Retried {
+		summary += ", boot retried once (the first never reached init)"
+	}
+	if r.Result != nil {
+		if s := r.Result.Scheduler; s != nil {
+			summary += fmt.Sprintf(", %s attached after %v, ended %s", s.Name, s.AttachAfter.Round(time.Millisecond), s.Exit)
+		}
+		for _, l := range r.Result.Leftovers {
+			t.Logf("ktstr: the body left %s; removed", l)
+		}
+	}
+	t.Log(summary)
+	failures := r.failures()
+	failed := len(failures) > 0
+	if (failed || testing.Verbose()) && len(r.Output) > 0 {
+		t.Logf("--- guest output ---\n%s", strings.TrimRight(string(r.Output), "\n"))
+	}
+	if testing.Verbose() && len(r.Console) > 0 {
+		t.Logf("--- kernel console ---\n%s", strings.TrimRight(string(r.Console), "\n"))
+	}
+	for _, f := range failures {
+		msg := fmt.Sprintf("ktstr: %s: %s", f.Kind, f.Message)
+		if f.Detail != "" {
+			msg += "\n" + strings.TrimRight(f.Detail, "\n")
+		}
+		t.Error(msg)
+	}
+	if failed && failures[0].Kind == wire.FailPanic {
+		t.Log("ktstr: the guest kernel panicked: a kernel crash, which may or may not be the scheduler's doing")
+	}
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}

@@ -1,0 +1,135 @@
+package ktstr
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/ktstr-go/ktstr/internal/initramfs"
+)
+
+// The host's scratch directory holds this process's initramfs archives and
+// VM sockets. It is created on first use and removed when Main returns or
+// the process is interrupted.
+var scratch struct {
+	mu  sync.Mutex
+	dir string
+	// initrds caches built archives by content digest: every variant of a
+	// test binary with the same scheduler boots the same archive.
+	initrds map[string]*builtInitrd
+}
+
+func scratchDir() (string, error) {
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	if scratch.dir == "" {
+		d, err := os.MkdirTemp("", fmt.Sprintf("ktstr-%d-", os.Getpid()))
+		if err != nil {
+			return "", fmt.Errorf("scratch directory: %w", err)
+		}
+		scratch.dir = d
+	}
+	return scratch.dir, nil
+}
+
+func cleanupScratch() {
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	if scratch.dir != "" {
+		os.RemoveAll(scratch.dir)
+		scratch.dir = ""
+		scratch.initrds = nil
+	}
+}
+
+type builtInitrd struct {
+	path string
+	size int64
+}
+
+// guestSchedulerPath is where a scheduler binary lives in the guest.
+func guestSchedulerPath(hostPath string) string {
+	return "/ktstr/bin/" + filepath.Base(hostPath)
+}
+
+// hostInitramfs returns the initramfs for this test binary and scheduler:
+// the binary as /init with its shared libraries, and the scheduler binary
+// with its own.
+func hostInitramfs(s Scheduler) (*builtInitrd, error) {
+	b, err := initramfsBuilder(s)
+	if err != nil {
+		return nil, err
+	}
+	key, err := b.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("initramfs: %w", err)
+	}
+	scratch.mu.Lock()
+	if r, ok := scratch.initrds[key]; ok {
+		scratch.mu.Unlock()
+		return r, nil
+	}
+	scratch.mu.Unlock()
+	dir, err := scratchDir()
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "initramfs-"+key[:16]+".cpio")
+	r, err := writeInitramfs(b, path)
+	if err != nil {
+		return nil, err
+	}
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	if scratch.initrds == nil {
+		scratch.initrds = map[string]*builtInitrd{}
+	}
+	scratch.initrds[key] = r
+	return r, nil
+}
+
+func initramfsBuilder(s Scheduler) (*initramfs.Builder, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("initramfs: finding the test binary: %w", err)
+	}
+	b := initramfs.NewBuilder()
+	for _, d := range []string{"dev", "proc", "sys", "tmp", "run", "ktstr/bin"} {
+		if err := b.AddDir(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.AddBinary("init", self); err != nil {
+		return nil, fmt.Errorf("initramfs: the test binary as /init: %w", err)
+	}
+	if !s.IsEEVDF() {
+		if err := initramfs.IsELFExecutable(s.Path); err != nil {
+			return nil, fmt.Errorf("scheduler %s: %w", s, err)
+		}
+		if err := b.AddBinary(guestSchedulerPath(s.Path)[1:], s.Path); err != nil {
+			return nil, fmt.Errorf("initramfs: scheduler %s: %w", s, err)
+		}
+	}
+	return b, nil
+}
+
+func writeInitramfs(b *initramfs.Builder, path string) (*builtInitrd, error) {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("initramfs: %w", err)
+	}
+	n, err := b.WriteTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("initramfs: writing %s: %w", path, err)
+	}
+	return &builtInitrd{path: path, size: n}, nil
+}

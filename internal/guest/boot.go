@@ -1,0 +1,97 @@
+// Package guest is the inside of the VM: what the test binary does when the
+// kernel starts it as PID 1 (mount file systems, find the host's port, power
+// off), the topology the guest sees, cgroups, worker processes and the
+// sched_ext scheduler's life cycle.
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+type mount struct {
+	source, target, fstype string
+	flags                  uintptr
+	data                   string
+	optional               bool
+}
+
+var mounts = []mount{
+	{"proc", "/proc", "proc", 0, "", false},
+	{"sysfs", "/sys", "sysfs", 0, "", false},
+	{"devtmpfs", "/dev", "devtmpfs", 0, "", false},
+	{"tmpfs", "/tmp", "tmpfs", 0, "mode=1777", false},
+	{"tmpfs", "/run", "tmpfs", 0, "mode=755", false},
+	{"cgroup2", "/sys/fs/cgroup", "cgroup2", 0, "", false},
+	{"debugfs", "/sys/kernel/debug", "debugfs", 0, "", true},
+	{"tracefs", "/sys/kernel/tracing", "tracefs", 0, "", true},
+	{"bpf", "/sys/fs/bpf", "bpf", 0, "", true},
+}
+
+// Mount mounts the file systems a test needs and enables the cgroup
+// controllers tests use.
+func Mount() error {
+	for _, m := range mounts {
+		if err := os.MkdirAll(m.target, 0o755); err != nil && !m.optional {
+			return fmt.Errorf("mkdir %s: %w", m.target, err)
+		}
+		if err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data); err != nil && !errors.Is(err, unix.EBUSY) {
+			if m.optional {
+				continue
+			}
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.target, err)
+		}
+	}
+	// Controllers are enabled top-down; a controller the kernel lacks is not
+	// fatal here, the test that needs it will say so.
+	ctrls, _ := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
+	var enable []string
+	for _, c := range strings.Fields(string(ctrls)) {
+		enable = append(enable, "+"+c)
+	}
+	for _, c := range enable {
+		_ = os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte(c), 0)
+	}
+	return nil
+}
+
+// OpenPort opens the virtio-serial port named name. Without udev there is no
+// /dev/virtio-ports, so the name is looked up in sysfs.
+func OpenPort(name string) (*os.File, error) {
+	paths, _ := filepath.Glob("/sys/class/virtio-ports/*/name")
+	var seen []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		got := strings.TrimSpace(string(b))
+		seen = append(seen, got)
+		if got != name {
+			continue
+		}
+		dev := "/dev/" + filepath.Base(filepath.Dir(p))
+		return os.OpenFile(dev, os.O_RDWR, 0)
+	}
+	return nil, fmt.Errorf("no virtio-serial port named %q (ports seen: %q); is the kernel built with CONFIG_VIRTIO_CONSOLE=y?", name, seen)
+}
+
+// PowerOff syncs and powers the VM off. It does not return on success.
+func PowerOff() error {
+	unix.Sync()
+	return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+}
+
+// KernelRelease returns uname -r.
+func KernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}

@@ -1,0 +1,296 @@
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/internal/wire"
+)
+
+const scxDir = "/sys/kernel/sched_ext"
+
+// SchedExtState returns /sys/kernel/sched_ext/state ("enabled", "disabled",
+// ...) or "" when the kernel has no sched_ext.
+func SchedExtState() string {
+	b, err := os.ReadFile(scxDir + "/state")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func schedExtOps() string {
+	b, err := os.ReadFile(scxDir + "/root/ops")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Scheduler is a running sched_ext scheduler process.
+type Scheduler struct {
+	spec    wire.Scheduler
+	cmd     *exec.Cmd
+	out     *tailBuffer
+	exited  chan struct{}
+	exitErr error
+	report  wire.SchedulerReport
+
+	mu       sync.Mutex
+	left     string // first state other than "enabled" seen while watching
+	leftAt   time.Time
+	stopOnce sync.Once
+	stopping bool
+}
+
+// StartScheduler starts the scheduler and waits until the kernel reports it
+// enabled. On failure it returns a classified failure and leaves nothing
+// running.
+func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
+	if SchedExtState() == "" {
+		return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
+			Message: fmt.Sprintf("scheduler %s: this kernel has no sched_ext (%s missing); use a kernel built with CONFIG_SCHED_CLASS_EXT=y (ktstr kernel fetch gets one)", spec.Name, scxDir)}
+	}
+	s := &Scheduler{spec: spec, out: newTailBuffer(64 << 10), exited: make(chan struct{})}
+	s.report.Name = spec.Name
+	s.cmd = exec.Command(spec.Path, spec.Args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	t0 := time.Now()
+	if err := s.cmd.Start(); err != nil {
+		return nil, &wire.Failure{Kind: wire.FailSchedNotAttached, Message: fmt.Sprintf("scheduler %s: start %s: %v", spec.Name, spec.Path, err)}
+	}
+	go func() {
+		s.exitErr = s.cmd.Wait()
+		close(s.exited)
+	}()
+	timeout := spec.AttachTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case <-s.exited:
+			s.fill()
+			return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
+				Message: fmt.Sprintf("scheduler %s exited before attaching: %s", spec.Name, s.report.Exit),
+				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+		case <-deadline:
+			state := SchedExtState()
+			s.Stop()
+			return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
+				Message: fmt.Sprintf("scheduler %s did not attach within %v (sched_ext state %q)", spec.Name, timeout, state),
+				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+		case <-tick.C:
+		}
+		if SchedExtState() != "enabled" {
+			continue
+		}
+		ops := schedExtOps()
+		if ops == "" || (spec.Ops != "" && ops != spec.Ops) {
+			continue
+		}
+		s.report.Ops = ops
+		s.report.AttachAfter = time.Since(t0)
+		go s.watch()
+		return s, nil
+	}
+}
+
+// watch notes the first time sched_ext leaves "enabled".
+func (s *Scheduler) watch() {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.exited:
+		case <-tick.C:
+		}
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			return
+		}
+		if st := SchedExtState(); st != "enabled" && s.left == "" {
+			s.left, s.leftAt = st, time.Now()
+		}
+		done := s.left != ""
+		s.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// Check reports whether the scheduler died or was ejected so far.
+func (s *Scheduler) Check() *wire.Failure {
+	s.mu.Lock()
+	left := s.left
+	s.mu.Unlock()
+	dead := false
+	select {
+	case <-s.exited:
+		dead = true
+	default:
+	}
+	if st := SchedExtState(); left == "" && st != "enabled" {
+		left = st
+	}
+	if left == "" && !dead {
+		return nil
+	}
+	reason := disableReason()
+	if reason != "" && !strings.Contains(reason, "unregistered from") {
+		// The kernel threw it out; the process usually exits after that,
+		// so this is the primary cause.
+		s.fill()
+		return &wire.Failure{Kind: wire.FailSchedEjected,
+			Message: fmt.Sprintf("scheduler %s was ejected by the kernel: %s", s.spec.Name, reason),
+			Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+	}
+	if dead {
+		s.fill()
+		return &wire.Failure{Kind: wire.FailSchedDied,
+			Message: fmt.Sprintf("scheduler %s died during the test: %s", s.spec.Name, s.report.Exit),
+			Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+	}
+	return &wire.Failure{Kind: wire.FailSchedEjected,
+		Message: fmt.Sprintf("scheduler %s: sched_ext state left enabled (now %q)", s.spec.Name, left),
+		Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+}
+
+// Stop stops the scheduler: SIGINT, then SIGKILL after 5 s. It returns the
+// report with its output and exit status.
+func (s *Scheduler) Stop() wire.SchedulerReport {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopping = true
+		s.mu.Unlock()
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-s.exited:
+		case <-time.After(5 * time.Second):
+			_ = unix.Kill(-s.cmd.Process.Pid, unix.SIGKILL)
+			<-s.exited
+		}
+		// Wait briefly for the kernel to finish disabling.
+		for range 100 {
+			if st := SchedExtState(); st == "disabled" {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		s.report.FinalState = SchedExtState()
+		s.fill()
+	})
+	return s.report
+}
+
+func (s *Scheduler) fill() {
+	s.report.Output = s.out.String()
+	select {
+	case <-s.exited:
+		if s.exitErr == nil {
+			s.report.Exit = "exit status 0"
+		} else {
+			var ee *exec.ExitError
+			if errors.As(s.exitErr, &ee) {
+				s.report.Exit = ee.ProcessState.String()
+			} else {
+				s.report.Exit = s.exitErr.Error()
+			}
+		}
+	default:
+		s.report.Exit = "running"
+	}
+}
+
+// disableReason returns the reason of the last "sched_ext: BPF scheduler
+// ... disabled (REASON)" kernel message, or "".
+func disableReason() string {
+	lines := KernelLog()
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		if j := strings.Index(l, "disabled ("); j >= 0 && strings.Contains(l, "sched_ext") {
+			r := l[j+len("disabled ("):]
+			if k := strings.LastIndex(r, ")"); k >= 0 {
+				r = r[:k]
+			}
+			return r
+		}
+	}
+	return ""
+}
+
+// kmsgDetail returns the kernel's sched_ext lines for a failure report.
+func kmsgDetail() string {
+	var keep []string
+	for _, l := range KernelLog() {
+		if strings.Contains(l, "sched_ext") || strings.Contains(l, "failed to run for") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) == 0 {
+		return ""
+	}
+	if len(keep) > 40 {
+		keep = keep[len(keep)-40:]
+	}
+	return "\nkernel log (sched_ext):\n" + strings.Join(keep, "\n")
+}
+
+// KernelLog returns the kernel's log buffer, one message per line.
+func KernelLog() []string {
+	n, err := unix.Klogctl(unix.SYSLOG_ACTION_SIZE_BUFFER, nil)
+	if err != nil || n <= 0 {
+		n = 1 << 20
+	}
+	buf := make([]byte, n)
+	n, err = unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf)
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(buf[:n]), "\n"), "\n")
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
+
+// AttachAfter is how long the scheduler took to attach.
+func (s *Scheduler) AttachAfter() time.Duration { return s.report.AttachAfter }
+
+// Ops is the sched_ext ops name the kernel reported.
+func (s *Scheduler) Ops() string { return s.report.Ops }

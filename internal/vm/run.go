@@ -1,0 +1,394 @@
+// Package vm boots a kernel in QEMU with a given CPU topology, hands the guest
+// its request over virtio-serial and collects what the guest reports.
+//
+// It is the host side of ktstr: it owns every QEMU process, socket and guest
+// RAM file it creates and removes them on every path, including a guest
+// panic, a timeout and the caller's cancellation.
+package vm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/internal/wire"
+)
+
+// Config describes one VM run.
+type Config struct {
+	// QEMU is the qemu-system-x86_64 binary; found on $PATH when empty.
+	QEMU string
+	// Kernel is the image to boot: an ELF vmlinux with a PVH note (fastest)
+	// or a bzImage.
+	Kernel string
+	// Initrd is the initramfs.
+	Initrd string
+	// Cmdline is appended to [BaseCmdline].
+	Cmdline string
+	// Topology is the guest's CPU topology.
+	Topology wire.Shape
+	// MemoryMB is the guest's RAM.
+	MemoryMB int
+	// Accel is the accelerator; see [ChooseAccel].
+	Accel Accel
+	// Request is sent to the guest when it connects.
+	Request wire.Request
+	// BootTimeout bounds the time from QEMU's start to the guest's hello.
+	// A boot that misses it is retried once.
+	BootTimeout time.Duration
+	// Timeout bounds the whole run once the guest said hello.
+	Timeout time.Duration
+	// Dir is where the run's scratch directory (the port's socket) is
+	// made; "" means the system's temporary directory.
+	Dir string
+	// OnMessage, when set, sees every guest message as it arrives.
+	OnMessage func(wire.Message)
+	// Console, when set, gets a live copy of the kernel console.
+	Console io.Writer
+}
+
+// Outcome is what a VM run produced.
+type Outcome struct {
+	// Result is the guest's result; nil when the guest never sent one.
+	Result *wire.Result
+	// Failure is the host's diagnosis when there is no result, or nil.
+	Failure *wire.Failure
+	// Console is the kernel console (serial) output.
+	Console []byte
+	// Output is the guest program's stdout and stderr.
+	Output []byte
+	// QEMUStderr is QEMU's own diagnostics.
+	QEMUStderr []byte
+	// Accel is the accelerator used.
+	Accel Accel
+	// Retried tells that the first boot never reached init and was retried.
+	Retried bool
+	// BootTime is the time from QEMU's start to the guest's hello.
+	BootTime time.Duration
+	// Wall is the whole run's duration.
+	Wall time.Duration
+}
+
+// errBootStall marks a boot that never reached the guest's init.
+var errBootStall = errors.New("guest never reached init")
+
+// Run boots the VM and returns when the guest has reported and QEMU has
+// exited, or when something failed. The error is for host-side problems that
+// prevent a run (QEMU missing, bad config); guest failures are in the
+// Outcome.
+func Run(ctx context.Context, c Config) (*Outcome, error) {
+	if c.QEMU == "" {
+		p, err := exec.LookPath("qemu-system-x86_64")
+		if err != nil {
+			return nil, errors.New("qemu-system-x86_64 not found on $PATH: install it (Debian/Ubuntu: apt-get install qemu-system-x86)")
+		}
+		c.QEMU = p
+	}
+	if c.Accel == "" {
+		a, _, err := ChooseAccel()
+		if err != nil {
+			return nil, err
+		}
+		c.Accel = a
+	}
+	start := time.Now()
+	out, err := runOnce(ctx, c)
+	if errors.Is(err, errBootStall) && ctx.Err() == nil {
+		first := out
+		out, err = runOnce(ctx, c)
+		if out != nil {
+			out.Retried = true
+			if out.Failure != nil {
+				out.Failure.Detail += "\n(first boot also failed: guest never reached init)\n" + tail(first.Console, 20)
+			}
+		}
+	}
+	if out != nil {
+		out.Wall = time.Since(start)
+	}
+	if errors.Is(err, errBootStall) {
+		err = nil // reported in out.Failure
+	}
+	return out, err
+}
+
+// firmware returns qboot's ROM when installed: it boots faster than SeaBIOS
+// and avoids a QEMU 11 assertion with dies > 1.
+func firmware() string {
+	for _, p := range []string{"/usr/share/qemu/qboot.rom", "/usr/share/qboot/bios.bin"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func runOnce(ctx context.Context, c Config) (*Outcome, error) {
+	out := &Outcome{Accel: c.Accel}
+	dir, err := os.MkdirTemp(c.Dir, "vm-")
+	if err != nil {
+		return nil, fmt.Errorf("vm: scratch dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	sock := filepath.Join(dir, "port.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("vm: listen on %s: %w", sock, err)
+	}
+	defer ln.Close()
+
+	// Guest RAM lives in memfds the host keeps: readable while the guest
+	// runs and after, and gone with the last descriptor, so no file is left
+	// in /dev/shm whatever happens to this process.
+	var mems []*os.File
+	defer func() {
+		for _, f := range mems {
+			f.Close()
+		}
+	}()
+	perNode := c.MemoryMB / c.Topology.Nodes
+	for n := 0; n < c.Topology.Nodes; n++ {
+		fd, err := unix.MemfdCreate(fmt.Sprintf("ktstr-guest-ram-node%d", n), unix.MFD_CLOEXEC)
+		if err != nil {
+			return nil, fmt.Errorf("vm: memfd for guest RAM: %w", err)
+		}
+		f := os.NewFile(uintptr(fd), "guest-ram")
+		mems = append(mems, f)
+		if err := f.Truncate(int64(perNode) << 20); err != nil {
+			return nil, fmt.Errorf("vm: size guest RAM: %w", err)
+		}
+	}
+
+	args, err := qemuArgs(argsConfig{
+		Accel: c.Accel, Topology: c.Topology, MemoryMB: c.MemoryMB,
+		Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline,
+		Socket: sock, Firmware: firmware(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(c.QEMU, args...)
+	cmd.ExtraFiles = mems
+	var console, stderr lockedBuffer
+	if c.Console != nil {
+		cmd.Stdout = io.MultiWriter(&console, c.Console)
+	} else {
+		cmd.Stdout = &console
+	}
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group keeps a terminal's Ctrl-C from reaching QEMU
+		// before we have collected the guest's console; Pdeathsig kills it
+		// if this process dies without cleaning up.
+		Setpgid:   true,
+		Pdeathsig: syscall.SIGKILL,
+	}
+	started := time.Now()
+	if err := startLocked(cmd); err != nil {
+		return nil, fmt.Errorf("vm: start %s: %w", c.QEMU, err)
+	}
+	untrack := track(cmd.Process)
+	defer untrack()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	kill := func() {
+		_ = cmd.Process.Kill()
+	}
+	var exitErr error
+	waitExit := func(grace time.Duration) {
+		select {
+		case exitErr = <-exited:
+		case <-time.After(grace):
+			kill()
+			exitErr = <-exited
+		}
+	}
+	finish := func() *Outcome {
+		out.Console = console.Bytes()
+		out.QEMUStderr = stderr.Bytes()
+		return out
+	}
+
+	// Wait for the guest to connect and say hello.
+	connCh := make(chan *net.UnixConn, 1)
+	go func() {
+		conn, err := ln.AcceptUnix()
+		if err == nil {
+			connCh <- conn
+		}
+	}()
+	bootTimer := time.NewTimer(c.BootTimeout)
+	defer bootTimer.Stop()
+	var conn *net.UnixConn
+	select {
+	case conn = <-connCh:
+	case exitErr = <-exited:
+		// QEMU quit before connecting: bad arguments or an early panic.
+		out.Failure = diagnose(console.Bytes(), stderr.Bytes(), exitErr, "QEMU exited before the guest connected")
+		return finish(), nil
+	case <-bootTimer.C:
+		kill()
+		exitErr = <-exited
+		out.Failure = &wire.Failure{Kind: wire.FailBoot,
+			Message: fmt.Sprintf("QEMU did not connect to the guest port within %v", c.BootTimeout),
+			Detail:  tail(console.Bytes(), 40)}
+		return finish(), errBootStall
+	case <-ctx.Done():
+		kill()
+		<-exited
+		out.Failure = &wire.Failure{Kind: wire.FailHost, Message: "cancelled: " + ctx.Err().Error()}
+		return finish(), nil
+	}
+	defer conn.Close()
+	// QEMU connects as soon as it starts; the guest's hello proves init runs.
+	if err := json.NewEncoder(conn).Encode(c.Request); err != nil {
+		kill()
+		waitExit(0)
+		return finish(), fmt.Errorf("vm: send request: %w", err)
+	}
+	msgs := make(chan wire.Message, 64)
+	readErr := make(chan error, 1)
+	go func() {
+		dec := json.NewDecoder(conn)
+		for {
+			var m wire.Message
+			if err := dec.Decode(&m); err != nil {
+				readErr <- err
+				close(msgs)
+				return
+			}
+			msgs <- m
+		}
+	}()
+	var output bytes.Buffer
+	hello := false
+	deadline := time.NewTimer(c.Timeout)
+	defer deadline.Stop()
+	for {
+		var m wire.Message
+		var ok bool
+		select {
+		case m, ok = <-msgs:
+		case <-bootTimer.C:
+			if hello {
+				continue
+			}
+			kill()
+			exitErr = <-exited
+			out.Failure = &wire.Failure{Kind: wire.FailBoot,
+				Message: fmt.Sprintf("guest did not reach init within %v", c.BootTimeout),
+				Detail:  tail(console.Bytes(), 40)}
+			return finish(), errBootStall
+		case <-deadline.C:
+			kill()
+			exitErr = <-exited
+			out.Output = output.Bytes()
+			out.Failure = &wire.Failure{Kind: wire.FailTimeout,
+				Message: fmt.Sprintf("VM timed out after %v (set Spec.Timeout to allow more)", c.Timeout),
+				Detail:  "last guest output:\n" + tail(output.Bytes(), 20) + "\nconsole:\n" + tail(console.Bytes(), 20)}
+			return finish(), nil
+		case <-ctx.Done():
+			kill()
+			exitErr = <-exited
+			out.Output = output.Bytes()
+			out.Failure = &wire.Failure{Kind: wire.FailHost, Message: "cancelled: " + ctx.Err().Error()}
+			return finish(), nil
+		}
+		if !ok {
+			break
+		}
+		if c.OnMessage != nil {
+			c.OnMessage(m)
+		}
+		switch m.Kind {
+		case wire.KindHello:
+			hello = true
+			out.BootTime = time.Since(started)
+			if !bootTimer.Stop() {
+				select {
+				case <-bootTimer.C:
+				default:
+				}
+			}
+		case wire.KindOutput:
+			output.WriteString(m.Text)
+		case wire.KindResult:
+			out.Result = m.Result
+		}
+	}
+	// The port closed: the guest powered off, panicked or QEMU died.
+	waitExit(10 * time.Second)
+	out.Output = output.Bytes()
+	if out.Result == nil {
+		out.Failure = diagnose(console.Bytes(), stderr.Bytes(), exitErr, "guest ended without a result")
+		if !hello && out.Failure.Kind != wire.FailPanic {
+			return finish(), errBootStall
+		}
+	}
+	return finish(), nil
+}
+
+// diagnose explains a run that ended without a result.
+func diagnose(console, stderr []byte, exitErr error, what string) *wire.Failure {
+	if i := bytes.Index(console, []byte("Kernel panic - not syncing")); i >= 0 {
+		line := console[i:]
+		if j := bytes.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		return &wire.Failure{Kind: wire.FailPanic,
+			Message: "guest kernel panic: " + strings.TrimSpace(string(line)),
+			Detail:  tail(console, 40)}
+	}
+	msg := what
+	if exitErr != nil {
+		msg += " (QEMU: " + exitErr.Error() + ")"
+	}
+	detail := tail(console, 40)
+	if len(stderr) > 0 {
+		detail = "QEMU stderr:\n" + tail(stderr, 20) + "\nconsole:\n" + detail
+	}
+	return &wire.Failure{Kind: wire.FailNoResult, Message: msg, Detail: detail}
+}
+
+// tail returns the last n lines of b.
+func tail(b []byte, n int) string {
+	s := strings.TrimRight(string(b), "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and other readers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Bytes returns a copy of what was written.
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
+}

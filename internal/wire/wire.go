@@ -1,0 +1,160 @@
+// Package wire is the format of what the host and the guest say to each other
+// over the virtio-serial port: a stream of JSON values, one per message.
+//
+// The host speaks first with a [Request]; the guest answers with a stream of
+// [Message]s that ends with exactly one carrying a [Result]. Anything the guest
+// prints on its standard output or error travels as [KindOutput] messages, so
+// the kernel console (a slow 16550 UART) carries only kernel messages.
+package wire
+
+import "time"
+
+// PortName is the name of the virtio-serial port the guest looks for in
+// /sys/class/virtio-ports/*/name.
+const PortName = "ktstr.0"
+
+// Shape is a CPU topology: NUMA nodes, last-level caches, cores per LLC and
+// threads per core. LLCs are spread evenly over the nodes.
+type Shape struct {
+	Nodes   int `json:"nodes"`
+	LLCs    int `json:"llcs"`
+	Cores   int `json:"cores"`
+	Threads int `json:"threads"`
+}
+
+// CPUs is the number of logical CPUs of the shape.
+func (s Shape) CPUs() int { return s.LLCs * s.Cores * s.Threads }
+
+// Scheduler says which sched_ext scheduler the guest must start before the
+// test body. A nil *Scheduler means the kernel's default (EEVDF).
+type Scheduler struct {
+	// Name is the scheduler's display name.
+	Name string `json:"name"`
+	// Path is where the binary is in the guest.
+	Path string `json:"path"`
+	// Args are its arguments, without argv[0].
+	Args []string `json:"args,omitempty"`
+	// Ops, when set, is the sched_ext ops name that must appear in
+	// /sys/kernel/sched_ext/root/ops once it is attached.
+	Ops string `json:"ops,omitempty"`
+	// AttachTimeout bounds the wait for state "enabled".
+	AttachTimeout time.Duration `json:"attach_timeout"`
+}
+
+// Request tells the guest what to run.
+type Request struct {
+	// Test is the full name of the Go (sub)test to run, as t.Name() gives it.
+	Test string `json:"test"`
+	// Topology is what the guest must see; it checks before running anything.
+	Topology Shape `json:"topology"`
+	// Scheduler is nil for EEVDF.
+	Scheduler *Scheduler `json:"scheduler,omitempty"`
+	// Duration is the scenario duration the test body is given.
+	Duration time.Duration `json:"duration"`
+	// Verbose mirrors go test -v.
+	Verbose bool `json:"verbose,omitempty"`
+}
+
+// Kind tells which field of a [Message] is set.
+type Kind string
+
+// The message kinds.
+const (
+	KindHello  Kind = "hello"  // the guest's init runs and has read the request
+	KindOutput Kind = "output" // a chunk of the guest program's stdout/stderr
+	KindEvent  Kind = "event"  // a milestone (scheduler attached, body started, ...)
+	KindResult Kind = "result" // the final result; the guest powers off after it
+)
+
+// Message is one guest-to-host message.
+type Message struct {
+	Kind   Kind    `json:"kind"`
+	Text   string  `json:"text,omitempty"`
+	Result *Result `json:"result,omitempty"`
+	// At is the guest's monotonic time since init started.
+	At time.Duration `json:"at"`
+}
+
+// Failure classes. They let the host tell a scheduler bug from a harness or
+// test bug.
+const (
+	FailBody             = "body"              // the test body returned an error or panicked
+	FailTopology         = "topology-mismatch" // the guest does not see the requested topology
+	FailSchedNotAttached = "scheduler-not-attached"
+	FailSchedDied        = "scheduler-died"    // the scheduler process exited during the test
+	FailSchedEjected     = "scheduler-ejected" // the kernel disabled the scheduler
+	FailGuest            = "guest"             // the harness inside the guest failed
+	// Host-side classes, decided without a guest result.
+	FailPanic    = "kernel-panic"
+	FailTimeout  = "timeout"
+	FailBoot     = "boot"
+	FailHost     = "host"
+	FailNoResult = "no-result"
+)
+
+// Result is what the guest reports at the end.
+type Result struct {
+	Passed bool `json:"passed"`
+	// Failures lists every failure found; the first is the primary one.
+	Failures []Failure `json:"failures,omitempty"`
+	// Topology is what the guest saw.
+	Topology *GuestTopology `json:"topology,omitempty"`
+	// Scheduler describes the sched_ext scheduler run, if any.
+	Scheduler *SchedulerReport `json:"scheduler,omitempty"`
+	// Workers lists every worker process the test body ran.
+	Workers []WorkerReport `json:"workers,omitempty"`
+	// KernelRelease is uname -r in the guest.
+	KernelRelease string `json:"kernel_release,omitempty"`
+	// Leftovers lists guest resources (cgroups, processes) the body left
+	// behind and the harness had to remove.
+	Leftovers []string `json:"leftovers,omitempty"`
+}
+
+// Failure is one reason a test failed.
+type Failure struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	// Detail is long supporting text: a diff, a log tail, a stack.
+	Detail string `json:"detail,omitempty"`
+}
+
+// GuestTopology is the CPU topology as the guest kernel reports it in sysfs.
+type GuestTopology struct {
+	// CPUs lists the online CPU ids.
+	CPUs []int `json:"cpus"`
+	// LLCs lists the CPU ids sharing each last-level cache, ordered by their
+	// lowest CPU.
+	LLCs [][]int `json:"llcs"`
+	// Nodes lists each NUMA node's CPUs, by node id.
+	Nodes [][]int `json:"nodes"`
+	// Distances is the NUMA distance matrix, by node id.
+	Distances [][]int `json:"distances"`
+	// Siblings lists each CPU's SMT siblings (including itself), by CPU id.
+	Siblings [][]int `json:"siblings"`
+}
+
+// SchedulerReport describes a sched_ext scheduler's life in the guest.
+type SchedulerReport struct {
+	Name        string        `json:"name"`
+	Ops         string        `json:"ops,omitempty"`
+	AttachAfter time.Duration `json:"attach_after,omitempty"`
+	// Exit describes how the process ended, e.g. "exit status 1".
+	Exit string `json:"exit,omitempty"`
+	// Output is the tail of its stdout and stderr.
+	Output string `json:"output,omitempty"`
+	// FinalState is /sys/kernel/sched_ext/state after it was stopped.
+	FinalState string `json:"final_state,omitempty"`
+}
+
+// WorkerReport is what one worker process measured.
+type WorkerReport struct {
+	Cgroup    string        `json:"cgroup"`
+	PID       int           `json:"pid"`
+	Work      string        `json:"work"`
+	WorkUnits uint64        `json:"work_units"`
+	CPUTime   time.Duration `json:"cpu_time"`
+	WallTime  time.Duration `json:"wall_time"`
+	CPUs      []int         `json:"cpus"`
+	// Migrations counts changes of CPU seen between checkpoints.
+	Migrations uint64 `json:"migrations"`
+}

@@ -1,0 +1,201 @@
+package ktstr
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cpuset"
+	"github.com/ktstr-go/ktstr/internal/wire"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+// spinnersBody runs two cgroups of spinners, the CPUs split between them,
+// and checks that every worker progressed on CPUs of its own cpuset only.
+func spinnersBody(ctx *Ctx) error {
+	cpus := ctx.Topology.CPUs
+	half := len(cpus) / 2
+	sets := [][]int{cpus[:half], cpus[half:]}
+	var groups []*Workers
+	for i, set := range sets {
+		name := fmt.Sprintf("cg%d", i)
+		if err := ctx.Cgroups.Create(name); err != nil {
+			return err
+		}
+		if err := ctx.Cgroups.SetCpuset(name, set); err != nil {
+			return err
+		}
+		w, err := ctx.SpawnSpinners(name, 2)
+		if err != nil {
+			return err
+		}
+		groups = append(groups, w)
+	}
+	for _, w := range groups {
+		if err := w.Start(); err != nil {
+			return err
+		}
+	}
+	ctx.Sleep(ctx.Duration)
+	var errs []error
+	for i, w := range groups {
+		reports, err := w.Stop()
+		if err != nil {
+			return err
+		}
+		for _, r := range reports {
+			ctx.Logf("%v", r)
+			if r.WorkUnits == 0 {
+				errs = append(errs, fmt.Errorf("%v: no progress", r))
+			}
+			for _, c := range r.CPUs {
+				if !slices.Contains(sets[i], c) {
+					errs = append(errs, fmt.Errorf("%v: ran on CPU %d outside its cpuset %s", r, c, cpuset.Format(sets[i])))
+				}
+			}
+			if len(r.CPUs) == 0 {
+				errs = append(errs, fmt.Errorf("%v: no CPU recorded", r))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func testSpinnersEEVDF(t *testing.T) {
+	Run(t, Spec{
+		Topologies: []Topology{Topo(1, 1, 2, 1), Topo(1, 2, 2, 2), Topo(2, 2, 2, 1)},
+		Duration:   2 * time.Second,
+	}, spinnersBody)
+}
+
+// expectFailure runs body in a VM for spec's first topology and checks that
+// the run fails with kind and a message containing each of want.
+func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...string) {
+	t.Helper()
+	topo := spec.topologies()[0]
+	t.Run(topo.String(), func(t *testing.T) {
+		if inGuest() {
+			guestRun(t, spec, topo, body)
+			return
+		}
+		r, err := hostBoot(t.Name(), spec, topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := r.failures()
+		if len(fs) == 0 {
+			t.Fatalf("the run passed; want a %s failure", kind)
+		}
+		text := fs[0].Message + "\n" + fs[0].Detail
+		if fs[0].Kind != kind {
+			t.Fatalf("first failure is %s; want %s:\n%s", fs[0].Kind, kind, text)
+		}
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("failure does not mention %q:\n%s", w, text)
+			}
+		}
+		t.Logf("got, as wanted: %s: %s", fs[0].Kind, fs[0].Message)
+	})
+}
+
+func testTopologyMismatchFails(t *testing.T) {
+	t.Parallel()
+	wrong := Topo(1, 2, 1, 1)
+	expectFailure(t, Spec{Topology: Topo(1, 1, 2, 1), bootTopology: &wrong},
+		func(*Ctx) error { return nil },
+		wire.FailTopology, "1n1l2c1t", "LLCs: want 1 [0-1], got 2 [0] [1]")
+}
+
+func testSchedulerExitingAtOnceFails(t *testing.T) {
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip("no /bin/sh")
+	}
+	expectFailure(t, Spec{Scheduler: Scheduler{Name: "broken", Path: sh, Args: []string{"-c", "echo cannot load the BPF program >&2; exit 3"}}},
+		func(*Ctx) error { return nil },
+		wire.FailSchedNotAttached, "exited before attaching: exit status 3", "cannot load the BPF program")
+}
+
+func testKernelPanicIsReported(t *testing.T) {
+	expectFailure(t, Spec{},
+		func(*Ctx) error { return os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0) },
+		wire.FailPanic, "Kernel panic - not syncing")
+}
+
+func testHangingBodyTimesOut(t *testing.T) {
+	expectFailure(t, Spec{Timeout: 30 * time.Second},
+		func(*Ctx) error { select {} },
+		wire.FailTimeout, "timed out after 30s")
+}
+
+func testBodyErrorFails(t *testing.T) {
+	expectFailure(t, Spec{},
+		func(ctx *Ctx) error {
+			if err := ctx.Cgroups.Create("left/behind"); err != nil {
+				return err
+			}
+			return errors.New("the body says no")
+		},
+		wire.FailBody, "the body says no")
+}
+
+// TestVM boots real kernels. Its subtests run two at a time (two VMs give
+// the best throughput on a 2-core host); once all are done it checks that
+// nothing was left behind, whichever way each run ended.
+func TestVM(t *testing.T) {
+	if !inGuest() {
+		t.Cleanup(func() { checkNothingLeftBehind(t) })
+	}
+	for _, c := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"Spinners", testSpinnersEEVDF},
+		{"TopologyMismatch", testTopologyMismatchFails},
+		{"SchedulerExitsAtOnce", testSchedulerExitingAtOnceFails},
+		{"KernelPanic", testKernelPanicIsReported},
+		{"HangingBody", testHangingBodyTimesOut},
+		{"BodyError", testBodyErrorFails},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.f(t)
+		})
+	}
+}
+
+// checkNothingLeftBehind checks that no QEMU process, VM scratch directory
+// or guest RAM file is left.
+func checkNothingLeftBehind(t *testing.T) {
+	self := strconv.Itoa(os.Getpid())
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 1 && f[1] == self {
+			comm, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "comm"))
+			t.Errorf("child process %s (%s) still running", filepath.Base(filepath.Dir(p)), strings.TrimSpace(string(comm)))
+		}
+	}
+	if dir := scratch.dir; dir != "" {
+		vms, _ := filepath.Glob(filepath.Join(dir, "vm-*"))
+		if len(vms) > 0 {
+			t.Errorf("VM scratch directories left: %v", vms)
+		}
+	}
+	shm, _ := filepath.Glob("/dev/shm/ktstr*")
+	if len(shm) > 0 {
+		t.Errorf("guest RAM files left in /dev/shm: %v", shm)
+	}
+}

@@ -13,8 +13,9 @@ import (
 // VM sockets. It is created on first use and removed when Main returns or
 // the process is interrupted.
 var scratch struct {
-	mu  sync.Mutex
-	dir string
+	mu    sync.Mutex
+	build sync.Mutex // held while an archive is built
+	dir   string
 	// initrds caches built archives by content digest: every variant of a
 	// test binary with the same scheduler boots the same archive.
 	initrds map[string]*builtInitrd
@@ -65,6 +66,10 @@ func hostInitramfs(s Scheduler) (*builtInitrd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("initramfs: %w", err)
 	}
+	// One build at a time: parallel tests of one binary want the same
+	// archive, and the second should wait and reuse it.
+	scratch.build.Lock()
+	defer scratch.build.Unlock()
 	scratch.mu.Lock()
 	if r, ok := scratch.initrds[key]; ok {
 		scratch.mu.Unlock()

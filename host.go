@@ -30,6 +30,7 @@ var hostState struct {
 // the process is interrupted.
 func hostMain(m *testing.M) int {
 	hostState.ctx, hostState.cancel = context.WithCancel(context.Background())
+	sweepStaleScratch()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {

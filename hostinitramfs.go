@@ -1,9 +1,12 @@
 package ktstr
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ktstr-go/ktstr/internal/initramfs"
@@ -32,6 +35,22 @@ func scratchDir() (string, error) {
 		scratch.dir = d
 	}
 	return scratch.dir, nil
+}
+
+// sweepStaleScratch removes scratch directories of ktstr processes that are
+// gone: a process killed with SIGKILL or crashed by a panic in a test never
+// got to clean up.
+func sweepStaleScratch() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "ktstr-*-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.Split(filepath.Base(d), "-")[1])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func cleanupScratch() {

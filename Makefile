@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:
+#   make demo   installs what is missing (QEMU, a sched_ext kernel) and runs the demo suite
+#   make test   runs every test, VM tests included
+GO       ?= go
+KTSTR    := $(GO) run ./cmd/ktstr
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+TESTFLAGS ?=
+
+.PHONY: demo test setup deps kernel check bench
+
+demo: setup
+	$(GO) test -v -count=1 ./examples/demo
+
+test: setup
+	$(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
+
+setup: deps kernel
+
+# QEMU (with qboot firmware, in qemu-system-data) from the distribution.
+deps:
+	@command -v qemu-system-x86_64 >/dev/null && [ -f /usr/share/qemu/qboot.rom ] || { \
+		echo "installing QEMU"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 qemu-system-data; }
+
+# A sched_ext kernel in the cache; a no-op when the newest is there already.
+kernel:
+	$(KTSTR) kernel fetch
+
+check:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...

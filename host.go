@@ -127,6 +127,7 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 			Args:          spec.Scheduler.Args,
 			Ops:           spec.Scheduler.Ops,
 			AttachTimeout: spec.Scheduler.AttachTimeout,
+			LibraryPath:   initrd.libraryPath,
 		}
 	}
 	bootShape := shape

@@ -66,6 +66,9 @@ func cleanupScratch() {
 type builtInitrd struct {
 	path string
 	size int64
+	// libraryPath lists guest directories of libraries the loader finds
+	// only through LD_LIBRARY_PATH (found on the host that way too).
+	libraryPath []string
 }
 
 // guestSchedulerPath is where a scheduler binary lives in the guest.
@@ -125,14 +128,11 @@ func initramfsBuilder(s Scheduler) (*initramfs.Builder, error) {
 		}
 	}
 	if err := b.AddBinary("init", self); err != nil {
-		return nil, fmt.Errorf("initramfs: the test binary as /init: %w", err)
+		return nil, fmt.Errorf("packing the test binary as the guest's /init: %w", err)
 	}
 	if !s.IsEEVDF() {
-		if err := initramfs.IsELFExecutable(s.Path); err != nil {
-			return nil, fmt.Errorf("scheduler %s: %w", s, err)
-		}
 		if err := b.AddBinary(guestSchedulerPath(s.Path)[1:], s.Path); err != nil {
-			return nil, fmt.Errorf("initramfs: scheduler %s: %w", s, err)
+			return nil, fmt.Errorf("scheduler %s: %w", s, err)
 		}
 	}
 	return b, nil
@@ -155,5 +155,5 @@ func writeInitramfs(b *initramfs.Builder, path string) (*builtInitrd, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("initramfs: writing %s: %w", path, err)
 	}
-	return &builtInitrd{path: path, size: n}, nil
+	return &builtInitrd{path: path, size: n, libraryPath: b.LibraryPath()}, nil
 }

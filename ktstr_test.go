@@ -163,6 +163,7 @@ func TestVM(t *testing.T) {
 		name string
 		f    func(*testing.T)
 	}{
+		{"Trivial", func(t *testing.T) { Run(t, Spec{}, func(*Ctx) error { return nil }) }},
 		{"Spinners", testSpinnersEEVDF},
 		{"TopologyMismatch", testTopologyMismatchFails},
 		{"SchedulerExitsAtOnce", testSchedulerExitingAtOnceFails},

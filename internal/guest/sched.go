@@ -63,6 +63,9 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	s.report.Name = spec.Name
 	s.cmd = exec.Command(spec.Path, spec.Args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if len(spec.LibraryPath) > 0 {
+		s.cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+strings.Join(spec.LibraryPath, ":"))
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	t0 := time.Now()
 	if err := s.cmd.Start(); err != nil {

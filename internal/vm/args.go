@@ -25,7 +25,7 @@ type argsConfig struct {
 	Kernel   string // vmlinux (PVH) or bzImage
 	Initrd   string
 	Cmdline  string
-	Socket   string // the host's listening virtio-serial socket
+	Socket   string // the host's listening virtio-serial socket; "" for none
 	Firmware string // qboot.rom, or "" for QEMU's default
 }
 
@@ -88,9 +88,13 @@ func qemuArgs(c argsConfig) ([]string, error) {
 		"-initrd", c.Initrd,
 		"-append", cmdline,
 		"-serial", "stdio",
-		"-device", "virtio-serial-pci",
-		"-chardev", "socket,id=ktstr0,path="+c.Socket,
-		"-device", "virtserialport,chardev=ktstr0,name="+wire.PortName,
 	)
+	if c.Socket != "" {
+		a = append(a,
+			"-device", "virtio-serial-pci",
+			"-chardev", "socket,id=ktstr0,path="+c.Socket,
+			"-device", "virtserialport,chardev=ktstr0,name="+wire.PortName,
+		)
+	}
 	return a, nil
 }

@@ -39,6 +39,9 @@ type Scheduler struct {
 	Ops string `json:"ops,omitempty"`
 	// AttachTimeout bounds the wait for state "enabled".
 	AttachTimeout time.Duration `json:"attach_timeout"`
+	// LibraryPath, when set, becomes LD_LIBRARY_PATH: directories of
+	// libraries the guest's loader would not search by default.
+	LibraryPath []string `json:"library_path,omitempty"`
 }
 
 // Request tells the guest what to run.

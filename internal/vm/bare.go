@@ -1,0 +1,60 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// RunBare boots the VM of c without the harness: no virtio-serial port, no
+// request, just QEMU, the kernel and c.Initrd, whose init is expected to
+// power off. It returns the time from QEMU's start to its exit. It is the
+// baseline the harness's overhead is measured against.
+func RunBare(ctx context.Context, c Config) (time.Duration, []byte, error) {
+	if c.QEMU == "" {
+		p, err := exec.LookPath("qemu-system-x86_64")
+		if err != nil {
+			return 0, nil, err
+		}
+		c.QEMU = p
+	}
+	var mems []*os.File
+	defer func() {
+		for _, f := range mems {
+			f.Close()
+		}
+	}()
+	for n := 0; n < c.Topology.Nodes; n++ {
+		fd, err := unix.MemfdCreate("ktstr-bare-ram", unix.MFD_CLOEXEC)
+		if err != nil {
+			return 0, nil, err
+		}
+		f := os.NewFile(uintptr(fd), "guest-ram")
+		mems = append(mems, f)
+		if err := f.Truncate(int64(c.MemoryMB/c.Topology.Nodes) << 20); err != nil {
+			return 0, nil, err
+		}
+	}
+	args, err := qemuArgs(argsConfig{Accel: c.Accel, Topology: c.Topology, MemoryMB: c.MemoryMB,
+		Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Firmware: firmware()})
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.QEMU, args...)
+	cmd.ExtraFiles = mems
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	t0 := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(t0)
+	if err != nil {
+		return d, out, fmt.Errorf("bare boot: %w\n%s", err, tail(out, 20))
+	}
+	return d, out, nil
+}

@@ -44,7 +44,7 @@ func BenchmarkBootOverhead(b *testing.B) {
 	}
 	topo := Topo(1, 1, 2, 1)
 	spec := Spec{Topology: topo}
-	cfg := vm.Config{Kernel: k.bootImage(), Initrd: bare.path, Topology: topo.shape(),
+	cfg := vm.Config{Kernel: k.BootImage(), Initrd: bare.path, Topology: topo.shape(),
 		MemoryMB: memoryMB(spec, topo, 0), Accel: accel, Timeout: 2 * time.Minute}
 	// Warm the page cache and the ktstr initramfs cache once.
 	if _, _, err := vm.RunBare(context.Background(), cfg); err != nil {

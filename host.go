@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -71,7 +72,7 @@ func hostRun(t *testing.T, spec Spec, topo Topology) {
 // hostRunResult is one VM run of one variant.
 type hostRunResult struct {
 	*vm.Outcome
-	kernel   *hostKernelInfo
+	kernel   *kernel.Kernel
 	accelWhy string
 }
 
@@ -98,7 +99,7 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !spec.Scheduler.IsEEVDF() && k.SchedExt == schedExtNo {
+	if !spec.Scheduler.IsEEVDF() && k.SchedExt == kernel.SupportNo {
 		return nil, fmt.Errorf("kernel %s (%s) has no sched_ext (CONFIG_SCHED_CLASS_EXT is not y) but scheduler %s needs it; run `ktstr kernel fetch` for one that has, or set KTSTR_KERNEL", k.Version, k.Image, spec.Scheduler)
 	}
 	initrd, err := hostInitramfs(spec.Scheduler)
@@ -137,7 +138,7 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 	boot, timeout := timeouts(spec, topo, accel)
 	out, err := vm.Run(ctx, vm.Config{
 		Dir:         dir,
-		Kernel:      k.bootImage(),
+		Kernel:      k.BootImage(),
 		Initrd:      initrd.path,
 		Cmdline:     spec.Cmdline,
 		Topology:    bootShape,

@@ -5,54 +5,23 @@ import (
 	"os"
 	"sync"
 
-	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel"
 )
 
-// schedExt says whether a kernel has sched_ext, when it is known.
-type schedExt int
-
-const (
-	schedExtUnknown schedExt = iota
-	schedExtYes
-	schedExtNo
-)
-
-// hostKernelInfo is the kernel tests boot.
-type hostKernelInfo struct {
-	Version  string
-	Image    string // bzImage or vmlinux
-	Vmlinux  string // ELF vmlinux, "" if none
-	HasPVH   bool   // Vmlinux can be booted directly through PVH
-	SchedExt schedExt
-}
-
-// bootImage returns the fastest image to boot: the uncompressed vmlinux
-// through PVH skips decompression and real-mode setup (about 0.75 s under
-// TCG), else the bzImage.
-func (k *hostKernelInfo) bootImage() string {
-	if k.Vmlinux != "" && k.HasPVH {
-		return k.Vmlinux
-	}
-	return k.Image
-}
-
-var hostKernelOnce = sync.OnceValues(resolveHostKernel)
+// KernelEnv names the environment variable that picks the kernel: a kernel
+// source tree, an image file, a cache key or a version prefix. Unset, the
+// newest cached kernel is used.
+const KernelEnv = "KTSTR_KERNEL"
 
 // hostKernel resolves the kernel once per process.
-func hostKernel() (*hostKernelInfo, error) { return hostKernelOnce() }
-
-func resolveHostKernel() (*hostKernelInfo, error) {
-	p := os.Getenv("KTSTR_KERNEL")
-	if p == "" {
-		return nil, fmt.Errorf("no kernel: set KTSTR_KERNEL")
-	}
-	info, err := image.Inspect(p)
+var hostKernel = sync.OnceValues(func() (*kernel.Kernel, error) {
+	spec := os.Getenv(KernelEnv)
+	k, err := kernel.Resolve(spec, "")
 	if err != nil {
+		if spec != "" {
+			return nil, fmt.Errorf("%s=%q: %w", KernelEnv, spec, err)
+		}
 		return nil, err
 	}
-	k := &hostKernelInfo{Version: info.Version, Image: p}
-	if info.Kind == image.KindELF {
-		k.Vmlinux, k.HasPVH = p, info.HasPVH
-	}
 	return k, nil
-}
+})

@@ -44,6 +44,9 @@ func (t Topology) Validate() error {
 		name string
 		v    int
 	}{{"NUMA nodes", t.NUMANodes}, {"LLCs", t.LLCs}, {"cores per LLC", t.CoresPerLLC}, {"threads per core", t.ThreadsPerCore}} {
+		if f.v > maxCPUs {
+			return fmt.Errorf("topology %s: %s is %d; at most %d", t, f.name, f.v, maxCPUs)
+		}
 		if f.v < 1 {
 			return fmt.Errorf("topology %s: %s is %d; every field must be at least 1 (Topo(nodes, llcs, cores, threads), e.g. Topo(1, 2, 2, 1))", t, f.name, f.v)
 		}
@@ -60,7 +63,7 @@ func (t Topology) Validate() error {
 	return nil
 }
 
-var labelRE = regexp.MustCompile(`^(\d+)n(\d+)l(\d+)c(\d+)t$`)
+var labelRE = regexp.MustCompile(`^(0|[1-9]\d{0,2})n(0|[1-9]\d{0,2})l(0|[1-9]\d{0,2})c(0|[1-9]\d{0,2})t$`)
 
 // ParseTopology parses a label such as "1n2l4c2t" (see [Topology.String]).
 func ParseTopology(label string) (Topology, error) {

@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// MaxCPU is the highest CPU id Parse accepts, far above any kernel's
+// NR_CPUS; it keeps a bogus list from allocating gigabytes.
+const MaxCPU = 1 << 16
+
 // Parse parses a CPU list ("0-3,5"; empty means none) into sorted, distinct
 // CPU ids.
 func Parse(s string) ([]int, error) {
@@ -19,12 +23,12 @@ func Parse(s string) ([]int, error) {
 	for _, part := range strings.Split(s, ",") {
 		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
 		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
+		if err != nil || a < 0 || a > MaxCPU {
 			return nil, fmt.Errorf("cpu list %q: bad CPU %q", s, lo)
 		}
 		b := a
 		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
+			if b, err = strconv.Atoi(hi); err != nil || b < a || b > MaxCPU {
 				return nil, fmt.Errorf("cpu list %q: bad range %q", s, part)
 			}
 		}

@@ -109,7 +109,7 @@ func moveTo(dir string, pid int) error {
 	// EBUSY can happen while a task is being forked or migrated; it passes.
 	for range 3 {
 		err = os.WriteFile(f, []byte(strconv.Itoa(pid)), 0)
-		if err == nil || errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		if err == nil || errors.Is(err, unix.ESRCH) {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)

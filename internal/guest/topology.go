@@ -97,11 +97,15 @@ func llcOf(dir string) ([]int, error) {
 			best, bestLevel = d, lvl
 		}
 	}
+	self, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(dir), "cpu"))
 	if best == "" {
-		cpu, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(dir), "cpu"))
-		return []int{cpu}, nil
+		return []int{self}, nil
 	}
-	return readList(filepath.Join(best, "shared_cpu_list"))
+	l, err := readList(filepath.Join(best, "shared_cpu_list"))
+	if err == nil && len(l) == 0 {
+		l = []int{self}
+	}
+	return l, err
 }
 
 func readList(path string) ([]int, error) {

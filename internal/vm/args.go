@@ -32,7 +32,7 @@ type argsConfig struct {
 // qemuArgs builds QEMU's arguments (without argv[0]).
 func qemuArgs(c argsConfig) ([]string, error) {
 	t := c.Topology
-	if t.Nodes < 1 || t.LLCs%t.Nodes != 0 || t.Cores < 1 || t.Threads < 1 {
+	if t.Nodes < 1 || t.LLCs < 1 || t.LLCs%t.Nodes != 0 || t.Cores < 1 || t.Threads < 1 {
 		return nil, fmt.Errorf("vm: invalid topology %+v", t)
 	}
 	perNode := c.MemoryMB / t.Nodes

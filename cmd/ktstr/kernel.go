@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ktstr-go/ktstr/internal/kernel"
+	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+)
+
+func kernelCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "kernel",
+		Short: "Fetch, list and resolve test kernels",
+	}
+	c.AddCommand(kernelFetchCmd(), kernelListCmd(), kernelResolveCmd())
+	return c
+}
+
+func kernelFetchCmd() *cobra.Command {
+	var opts kernel.FetchOptions
+	c := &cobra.Command{
+		Use:   "fetch",
+		Short: "Download the newest sched_ext kernel from the Debian archive into the cache",
+		Long: `fetch downloads the newest Debian kernel of the suite whose config has
+CONFIG_SCHED_CLASS_EXT=y, checking the archive's signature (when the Debian
+keyring is installed) and every checksum, and stores its bzImage, the vmlinux
+extracted from it and its config in the cache. The archive is the one the
+apt configuration names, or --mirror, or $` + kernel.MirrorEnv + `.
+When the newest kernel is cached already nothing is downloaded but the
+archive's indexes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Log = os.Stderr
+			if term.IsTerminal(int(os.Stderr.Fd())) {
+				opts.Progress = debian.TerminalProgress(os.Stderr)
+			}
+			t0 := time.Now()
+			k, err := kernel.Fetch(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s\t%s\t(%s, %.1fs)\n", k.Key, k.Version, k.Source, time.Since(t0).Seconds())
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+kernel.MirrorEnv+", then the apt configuration)")
+	f.StringVar(&opts.Suite, "suite", debian.DefaultSuite, "Debian suite to take the kernel from")
+	f.StringVar(&opts.CacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
+	f.StringVar(&opts.AptDir, "apt-dir", "/etc/apt", "apt configuration to read the archive URI from")
+	return c
+}
+
+func kernelListCmd() *cobra.Command {
+	var cacheDir string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List cached kernels, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cacheDir == "" {
+				d, err := kernel.CacheDir()
+				if err != nil {
+					return err
+				}
+				cacheDir = d
+			}
+			entries, err := kernel.List(cacheDir)
+			if err != nil {
+				return err
+			}
+			if len(entries) == 0 {
+				fmt.Fprintf(os.Stderr, "no kernels in %s; run `ktstr kernel fetch`\n", cacheDir)
+				return nil
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "KEY\tVERSION\tSOURCE\tFETCHED\tSCHED_EXT\tBTF")
+			for _, e := range entries {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Key, e.Version, e.Source,
+					e.FetchedAt.Local().Format("2006-01-02 15:04"), yesNo(e.SchedExt), yesNo(e.BTF))
+			}
+			return w.Flush()
+		},
+	}
+	c.Flags().StringVar(&cacheDir, "cache-dir", "", "kernel cache (default as for fetch)")
+	return c
+}
+
+func kernelResolveCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "resolve [KERNEL]",
+		Short: "Show which kernel tests would boot for KERNEL (default: $KTSTR_KERNEL, else the newest cached)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec := os.Getenv("KTSTR_KERNEL")
+			if len(args) == 1 {
+				spec = args[0]
+			}
+			k, err := kernel.Resolve(spec, "")
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "version\t%s\nboot image\t%s\nbzImage\t%s\nvmlinux\t%s\nconfig\t%s\nsched_ext\t%s\nBTF\t%s\nPVH\t%s\nsource\t%s\n",
+				k.Version, k.BootImage(), k.Image, k.Vmlinux, k.Config, k.SchedExt, yesNo(k.HasBTF), yesNo(k.HasPVH), k.Source)
+			return w.Flush()
+		},
+	}
+	return c
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,30 @@
+// Command ktstr manages what ktstr tests need on the host: sched_ext
+// kernels, for now. Tests themselves run with go test.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:   "ktstr",
+		Short: "Test Linux process schedulers in real kernels",
+		Long: `ktstr runs Go tests that boot real kernels in QEMU with a declared CPU
+topology and scheduler. This command manages what those tests need.`,
+		SilenceUsage: true,
+	}
+	root.AddCommand(kernelCmd())
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "ktstr:", err)
+		os.Exit(1)
+	}
+}

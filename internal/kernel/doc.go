@@ -1,0 +1,5 @@
+// Package kernel finds the Linux kernel a test run boots: it keeps a cache
+// of kernels fetched from a Debian archive (see package debian), and
+// resolves what a user names — nothing, a cache key, a version prefix, a
+// kernel image file or a built kernel source tree — to the files QEMU needs.
+package kernel

@@ -1,0 +1,200 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/kernel/image"
+)
+
+// MirrorEnv names the environment variable that gives the Debian archive
+// URI when FetchOptions.Mirror is empty.
+const MirrorEnv = "KTSTR_DEBIAN_MIRROR"
+
+// FetchOptions configure Fetch. The zero value fetches the newest
+// sched_ext kernel of trixie-backports for amd64 from the first apt source
+// that serves that suite, into CacheDir().
+type FetchOptions struct {
+	// CacheDir defaults to CacheDir().
+	CacheDir string
+	// Mirror is the archive URI; it defaults to $KTSTR_DEBIAN_MIRROR, then
+	// to the apt sources under AptDir.
+	Mirror string
+	// Suite and Arch default to debian.DefaultSuite and DefaultArch.
+	Suite, Arch string
+	// AptDir defaults to "/etc/apt".
+	AptDir string
+	// Keyrings are as in debian.Fetcher: nil means the host's Debian
+	// archive keyrings.
+	Keyrings []string
+	// HTTP defaults to a client with connect and header timeouts.
+	HTTP *http.Client
+	// Progress is called as downloads advance; see
+	// debian.TerminalProgress.
+	Progress func(name string, done, total int64)
+	// Log, if set, receives one-line notes for a person: the mirror used,
+	// a cache hit, a kernel passed over, an unverified archive.
+	Log io.Writer
+}
+
+func (o *FetchOptions) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}
+
+// Fetch makes sure the newest sched_ext kernel of a Debian suite is in the
+// cache and returns it. The release and package indexes are always read (to
+// learn what is newest); the packages are downloaded only when that kernel
+// is not cached yet. The bzImage, the vmlinux extracted from it and the
+// config are stored together.
+func Fetch(ctx context.Context, opts FetchOptions) (*Kernel, error) {
+	cacheDir := opts.CacheDir
+	if cacheDir == "" {
+		d, err := CacheDir()
+		if err != nil {
+			return nil, err
+		}
+		cacheDir = d
+	}
+	fe := &debian.Fetcher{
+		Suite: opts.Suite, Arch: opts.Arch, HTTP: opts.HTTP,
+		Keyrings: opts.Keyrings, Progress: opts.Progress,
+	}
+	mirror, err := pickMirror(ctx, &opts, fe)
+	if err != nil {
+		return nil, err
+	}
+	fe.Mirror = mirror
+
+	ix, err := fe.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ix.Verified {
+		opts.logf("warning: the archive's signature was not verified (no Debian archive keyring on this host, or an unsigned archive); downloads are checked against its checksums only")
+	}
+	have := func(c *debian.Candidate) bool {
+		e, err := readEntry(cacheDir, cacheKey(c))
+		return err == nil && e.SchedExt && e.PackageVersion == c.Version
+	}
+	ch, err := fe.Choose(ctx, ix, have)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ch.Skipped {
+		opts.logf("passed over %s", s)
+	}
+	key := cacheKey(&ch.Candidate)
+	if !ch.Have {
+		opts.logf("fetching %s (%s) from %s %s", ch.Candidate.Release, ch.Candidate.Version, ix.Mirror, ix.Suite)
+		meta := Metadata{
+			Version:         ch.Candidate.Release,
+			PackageVersion:  ch.Candidate.Version,
+			Source:          "debian:" + ix.Suite,
+			Mirror:          ix.Mirror,
+			SchedExt:        true, // Choose only returns such kernels
+			ArchiveVerified: ix.Verified,
+		}
+		populate := func(dir string, meta *Metadata) error { return populateDebian(ctx, fe, ch, dir, meta) }
+		if err := Store(cacheDir, key, meta, populate); err != nil {
+			return nil, err
+		}
+	} else {
+		opts.logf("%s (%s) is cached already", ch.Candidate.Release, ch.Candidate.Version)
+	}
+	e, err := readEntry(cacheDir, key)
+	if err != nil {
+		return nil, fmt.Errorf("read back cache entry %s: %w", key, err)
+	}
+	return e.Kernel(), nil
+}
+
+func cacheKey(c *debian.Candidate) string { return "debian-" + c.Release }
+
+// populateDebian writes vmlinuz, vmlinux and config into dir and completes
+// meta from what they contain.
+func populateDebian(ctx context.Context, fe *debian.Fetcher, ch *debian.Choice, dir string, meta *Metadata) error {
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), ch.Config, 0o644); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	vmlinuz := filepath.Join(dir, ImageFile)
+	f, err := os.Create(vmlinuz)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", vmlinuz, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if err := fe.Vmlinuz(ctx, &ch.Candidate, io.MultiWriter(f, h)); err != nil {
+		return err
+	}
+	meta.SHA256 = hex.EncodeToString(h.Sum(nil))
+	elf, err := image.ExtractVmlinux(f)
+	if err != nil {
+		return fmt.Errorf("extract vmlinux from %s %s: %w", ch.Candidate.Binary.Name, ch.Candidate.Version, err)
+	}
+	info, err := image.InspectReader(bytes.NewReader(elf))
+	if err != nil {
+		return fmt.Errorf("inspect the extracted vmlinux: %w", err)
+	}
+	meta.BTF, meta.PVH = info.HasBTF, info.HasPVH
+	if err := os.WriteFile(filepath.Join(dir, VmlinuxFile), elf, 0o644); err != nil {
+		return fmt.Errorf("write vmlinux: %w", err)
+	}
+	meta.FetchedAt = time.Now().UTC()
+	return nil
+}
+
+// pickMirror chooses the archive URI: the option, the environment, or the
+// first apt source that serves the suite.
+func pickMirror(ctx context.Context, opts *FetchOptions, fe *debian.Fetcher) (string, error) {
+	if opts.Mirror != "" {
+		return opts.Mirror, nil
+	}
+	if m := os.Getenv(MirrorEnv); m != "" {
+		return m, nil
+	}
+	aptDir := opts.AptDir
+	if aptDir == "" {
+		aptDir = "/etc/apt"
+	}
+	uris, err := debian.SourcesURIs(aptDir)
+	if err != nil {
+		return "", err
+	}
+	suite := opts.Suite
+	if suite == "" {
+		suite = debian.DefaultSuite
+	}
+	var tried []string
+	for _, u := range uris {
+		// Security archives carry only security updates, never backports.
+		if strings.HasSuffix(u, "-security") {
+			continue
+		}
+		probe := *fe
+		probe.Mirror = u
+		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := probe.Probe(pctx)
+		cancel()
+		if err == nil {
+			opts.logf("using Debian archive %s (from the apt sources under %s)", u, aptDir)
+			return u, nil
+		}
+		tried = append(tried, fmt.Sprintf("%s: %v", u, err))
+	}
+	if len(tried) == 0 {
+		return "", fmt.Errorf("the apt sources under %s name no Debian archive (only security ones); pass --mirror URI or set %s", aptDir, MirrorEnv)
+	}
+	return "", fmt.Errorf("no apt source serves suite %s:\n  %s\npass --mirror URI (a Debian archive with dists/%s) or set %s", suite, strings.Join(tried, "\n  "), suite, MirrorEnv)
+}

@@ -1,0 +1,165 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/internal/kernel/debian/archivetest"
+	"github.com/ktstr-go/ktstr/internal/kernel/image/imagetest"
+)
+
+const (
+	fxRel, fxVer       = "7.3.4+deb13-amd64", "7.3.4-1~bpo13+1"
+	fxNewRel, fxNewVer = "7.4.1+deb13-amd64", "7.4.1-1~bpo13+1"
+)
+
+// archive serves two kernels; the newer lacks sched_ext.
+func archive(t *testing.T, o archivetest.Options) (*archivetest.Server, []byte, []byte) {
+	t.Helper()
+	elf := imagetest.ELF(imagetest.ELFOptions{PVH: true, BTF: true, Release: fxRel})
+	bz := imagetest.BzImage(imagetest.Zstd(elf), fxRel+" (test@example) #1 SMP")
+	o.Kernels = []archivetest.Kernel{
+		{Release: fxRel, Version: fxVer, Vmlinuz: bz, Config: []byte("CONFIG_SCHED_CLASS_EXT=y\n")},
+		{Release: fxNewRel, Version: fxNewVer, Vmlinuz: bz, Config: []byte("CONFIG_HZ=250\n")},
+	}
+	return archivetest.New(t, o), bz, elf
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestFetch(t *testing.T) {
+	srv, bz, elf := archive(t, archivetest.Options{})
+	cache := t.TempDir()
+	var log bytes.Buffer
+	opts := FetchOptions{CacheDir: cache, Mirror: srv.URL, Keyrings: []string{}, Log: &log}
+	k, err := Fetch(testCtx(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cache, "debian-"+fxRel)
+	if k.Key != "debian-"+fxRel || k.Version != fxRel || k.Image != filepath.Join(dir, ImageFile) ||
+		k.Vmlinux != filepath.Join(dir, VmlinuxFile) || k.Config != filepath.Join(dir, ConfigFile) ||
+		k.SchedExt != SupportYes || !k.HasBTF || !k.HasPVH || k.Source != "debian:trixie-backports" {
+		t.Errorf("Fetch = %+v", k)
+	}
+	m := k.Meta
+	if m.PackageVersion != fxVer || m.SHA256 != archivetest.Sum(bz) || m.ArchiveVerified || m.FetchedAt.IsZero() || m.Mirror != srv.URL {
+		t.Errorf("metadata = %+v", m)
+	}
+	if got, _ := os.ReadFile(k.Vmlinux); !bytes.Equal(got, elf) {
+		t.Error("cached vmlinux is not the ELF from the bzImage")
+	}
+	if got, _ := os.ReadFile(k.Image); !bytes.Equal(got, bz) {
+		t.Error("cached vmlinuz is not the bzImage")
+	}
+	for _, s := range []string{"not verified", "passed over " + fxNewRel, "fetching " + fxRel} {
+		if !strings.Contains(log.String(), s) {
+			t.Errorf("log %q lacks %q", log.String(), s)
+		}
+	}
+
+	// Again: the cached kernel is returned, the big package not fetched.
+	binPath := srv.Path("linux-binary-" + fxRel)
+	log.Reset()
+	k2, err := Fetch(testCtx(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2.Key != k.Key || !k2.Meta.FetchedAt.Equal(k.Meta.FetchedAt) {
+		t.Errorf("second Fetch = %+v, want the cached entry", k2)
+	}
+	if n := srv.Hits(binPath); n != 1 {
+		t.Errorf("linux-binary downloaded %d times, want once", n)
+	}
+	if !strings.Contains(log.String(), "cached already") {
+		t.Errorf("log %q does not say the kernel was cached", log.String())
+	}
+	if names := dirNames(t, cache); len(names) != 1 {
+		t.Errorf("cache holds %v", names)
+	}
+	// Resolve finds it too.
+	if r, err := Resolve("", cache); err != nil || r.Key != k.Key {
+		t.Errorf("Resolve after Fetch = %+v, %v", r, err)
+	}
+}
+
+func TestFetchSigned(t *testing.T) {
+	key, keyring := archivetest.NewKey(t, "Test Archive")
+	srv, _, _ := archive(t, archivetest.Options{Signer: key})
+	k, err := Fetch(testCtx(t), FetchOptions{CacheDir: t.TempDir(), Mirror: srv.URL, Keyrings: []string{keyring}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.Meta.ArchiveVerified {
+		t.Error("archive_verified = false with a valid signature")
+	}
+}
+
+func TestFetchFailureLeavesCacheClean(t *testing.T) {
+	srv, _, _ := archive(t, archivetest.Options{})
+	p := srv.Path("linux-binary-" + fxRel)
+	b := bytes.Clone(srv.Get(p))
+	b[len(b)-1] ^= 1
+	srv.Set(p, b)
+	cache := t.TempDir()
+	_, err := Fetch(testCtx(t), FetchOptions{CacheDir: cache, Mirror: srv.URL, Keyrings: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "SHA256 mismatch") {
+		t.Fatalf("Fetch error = %v, want a checksum mismatch", err)
+	}
+	if names := dirNames(t, cache); len(names) != 0 {
+		t.Errorf("cache holds %v after a failed fetch", names)
+	}
+}
+
+func TestFetchMirrorFromAptSources(t *testing.T) {
+	srv, _, _ := archive(t, archivetest.Options{})
+	apt := t.TempDir()
+	host := strings.TrimSuffix(srv.URL, "/debian")
+	write(t, filepath.Join(apt, "sources.list.d", "debian.sources"), []byte(
+		"Types: deb\nURIs: "+host+"/debian-security\nSuites: trixie-security\nComponents: main\n\n"+
+			"Types: deb\nURIs: "+host+"/elsewhere\nSuites: bookworm\nComponents: main\n\n"+
+			"Types: deb\nURIs: "+srv.URL+"\nSuites: bookworm\nComponents: main\n"))
+	t.Setenv(MirrorEnv, "")
+	var log bytes.Buffer
+	k, err := Fetch(testCtx(t), FetchOptions{CacheDir: t.TempDir(), AptDir: apt, Keyrings: []string{}, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Meta.Mirror != srv.URL {
+		t.Errorf("mirror = %s, want %s", k.Meta.Mirror, srv.URL)
+	}
+	// Requests outside the archive are counted by their full path.
+	if srv.Hits("/debian-security/dists/trixie-backports/InRelease") != 0 {
+		t.Error("the security archive was probed")
+	}
+	if srv.Hits("/elsewhere/dists/trixie-backports/InRelease") != 1 {
+		t.Error("the first non-security source was not probed")
+	}
+
+	// The environment overrides the apt sources.
+	t.Setenv(MirrorEnv, srv.URL)
+	if _, err := Fetch(testCtx(t), FetchOptions{CacheDir: t.TempDir(), AptDir: t.TempDir(), Keyrings: []string{}}); err != nil {
+		t.Errorf("Fetch with %s: %v", MirrorEnv, err)
+	}
+}
+
+func TestFetchNoMirror(t *testing.T) {
+	srv, _, _ := archive(t, archivetest.Options{})
+	t.Setenv(MirrorEnv, "")
+	apt := t.TempDir()
+	write(t, filepath.Join(apt, "sources.list"), []byte("deb "+strings.TrimSuffix(srv.URL, "/debian")+"/other bookworm main\n"))
+	_, err := Fetch(testCtx(t), FetchOptions{CacheDir: t.TempDir(), AptDir: apt, Keyrings: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "no apt source serves suite trixie-backports") ||
+		!strings.Contains(err.Error(), "--mirror") || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("error = %v", err)
+	}
+}

@@ -1,0 +1,6 @@
+// Package image inspects Linux kernel images: the x86 bzImage that boot
+// loaders and QEMU's -kernel load, and the uncompressed vmlinux ELF inside it,
+// which carries the kernel's BTF and, on kernels built for it, the PVH entry
+// note that lets QEMU boot the ELF directly (skipping the in-guest
+// decompressor, which is slow under TCG).
+package image

@@ -1,0 +1,167 @@
+package image_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/image/imagetest"
+)
+
+const banner = "7.3.4+deb13-amd64 (builder@example) #1 SMP PREEMPT_DYNAMIC Debian 7.3.4-1~bpo13+1"
+
+func TestExtractVmlinux(t *testing.T) {
+	elf := imagetest.ELF(imagetest.ELFOptions{PVH: true, BTF: true, Release: "7.3.4+deb13-amd64"})
+	// Relocations appended after the ELF must be trimmed off.
+	withRelocs := append(bytes.Clone(elf), 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0)
+	for name, payload := range map[string][]byte{
+		"zstd": imagetest.Zstd(withRelocs),
+		"gzip": imagetest.Gzip(withRelocs),
+		"xz":   imagetest.Xz(withRelocs),
+	} {
+		t.Run(name, func(t *testing.T) {
+			bz := imagetest.BzImage(payload, banner)
+			got, err := image.ExtractVmlinux(bytes.NewReader(bz))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, elf) {
+				t.Fatalf("extracted %d bytes, want the %d-byte ELF exactly", len(got), len(elf))
+			}
+		})
+	}
+}
+
+func TestExtractVmlinuxErrors(t *testing.T) {
+	elf := imagetest.ELF(imagetest.ELFOptions{})
+	lz4 := append([]byte{0x02, 0x21, 0x4c, 0x18}, make([]byte, 32)...)
+	notELF := imagetest.Zstd([]byte("this is not an ELF file at all"))
+	bz := imagetest.BzImage(imagetest.Zstd(elf), banner)
+	for name, tc := range map[string]struct {
+		img  []byte
+		want string
+	}{
+		"not a bzImage": {elf, "not a bzImage"},
+		"lz4":           {imagetest.BzImage(lz4, banner), "compression lz4 is not supported"},
+		"not ELF":       {imagetest.BzImage(notELF, banner), "not an ELF"},
+		"truncated":     {bz[:len(bz)-200], "truncated"},
+		"tiny":          {[]byte("MZ"), "too short"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := image.ExtractVmlinux(bytes.NewReader(tc.img))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestExtractVmlinuxZeroSetupSects(t *testing.T) {
+	// setup_sects 0 means 4; build an image with 4 and then zero the field.
+	elf := imagetest.ELF(imagetest.ELFOptions{BTF: true})
+	bz := imagetest.BzImage(imagetest.Zstd(elf), banner)
+	if bz[0x1f1] != 4 {
+		t.Fatalf("fixture has setup_sects %d, want 4", bz[0x1f1])
+	}
+	bz[0x1f1] = 0
+	got, err := image.ExtractVmlinux(bytes.NewReader(bz))
+	if err != nil || !bytes.Equal(got, elf) {
+		t.Fatalf("ExtractVmlinux = %d bytes, %v; want the ELF", len(got), err)
+	}
+}
+
+func TestInspect(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	full := imagetest.ELF(imagetest.ELFOptions{PVH: true, BTF: true, Release: "7.3.4+deb13-amd64"})
+	bare := imagetest.ELF(imagetest.ELFOptions{})
+	for _, tc := range []struct {
+		path string
+		want image.Info
+	}{
+		{write("vmlinux", full), image.Info{Kind: image.KindELF, HasPVH: true, HasBTF: true,
+			Version: "7.3.4+deb13-amd64", Banner: "7.3.4+deb13-amd64 (test@example) #1 SMP"}},
+		{write("vmlinux.bare", bare), image.Info{Kind: image.KindELF}},
+		{write("bzImage", imagetest.BzImage(imagetest.Zstd(full), banner)),
+			image.Info{Kind: image.KindBzImage, Version: "7.3.4+deb13-amd64", Banner: banner}},
+	} {
+		got, err := image.Inspect(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("Inspect(%s) = %+v, want %+v", filepath.Base(tc.path), got, tc.want)
+		}
+	}
+	if _, err := image.Inspect(write("junk", make([]byte, 1024))); err == nil ||
+		!strings.Contains(err.Error(), "neither an ELF vmlinux nor a bzImage") {
+		t.Errorf("Inspect(junk) error = %v, want it to say what the file is not", err)
+	}
+	if _, err := image.Inspect(filepath.Join(dir, "missing")); err == nil {
+		t.Error("Inspect(missing file) succeeded")
+	}
+}
+
+func TestInspectPVHNoteInSectionOnly(t *testing.T) {
+	// Drop the program header (e_phnum = 0): the note must still be found
+	// through its SHT_NOTE section.
+	elf := imagetest.ELF(imagetest.ELFOptions{PVH: true})
+	binary.LittleEndian.PutUint16(elf[0x38:], 0)
+	p := filepath.Join(t.TempDir(), "vmlinux")
+	if err := os.WriteFile(p, elf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	info, err := image.Inspect(p)
+	if err != nil || !info.HasPVH {
+		t.Fatalf("Inspect = %+v, %v; want HasPVH", info, err)
+	}
+}
+
+func TestConfigHas(t *testing.T) {
+	cfg := []byte(`#
+# Automatically generated file; DO NOT EDIT.
+CONFIG_SCHED_CLASS_EXT=y
+CONFIG_VIRTIO_MMIO=m
+CONFIG_HZ=250
+CONFIG_LOCALVERSION=""
+CONFIG_DEFAULT_HOSTNAME="(none)"
+# CONFIG_IKCONFIG is not set
+CONFIG_SCHED_CLASS_EXT_EXTRA=n
+CONFIG_OVERRIDDEN=y
+# CONFIG_OVERRIDDEN is not set
+`)
+	for _, tc := range []struct {
+		key, val string
+		ok       bool
+	}{
+		{"CONFIG_SCHED_CLASS_EXT", "y", true},
+		{"SCHED_CLASS_EXT", "y", true},
+		{"CONFIG_VIRTIO_MMIO", "m", true},
+		{"CONFIG_HZ", "250", true},
+		{"CONFIG_LOCALVERSION", `""`, true},
+		{"CONFIG_DEFAULT_HOSTNAME", `"(none)"`, true},
+		{"CONFIG_IKCONFIG", "", false},
+		{"CONFIG_SCHED_CLASS_EXT_EXTRA", "", false},
+		{"CONFIG_SCHED_CLASS", "", false}, // a prefix of a real option
+		{"CONFIG_MISSING", "", false},
+		{"CONFIG_OVERRIDDEN", "", false},
+	} {
+		v, ok := image.ConfigHas(cfg, tc.key)
+		if v != tc.val || ok != tc.ok {
+			t.Errorf("ConfigHas(%s) = %q, %v; want %q, %v", tc.key, v, ok, tc.val, tc.ok)
+		}
+	}
+	if !image.ConfigEnabled(cfg, "SCHED_CLASS_EXT") || image.ConfigEnabled(cfg, "VIRTIO_MMIO") {
+		t.Error("ConfigEnabled wrong for y / m")
+	}
+}

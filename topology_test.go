@@ -1,0 +1,395 @@
+package ktstr
+
+// Pure host-side tests: no VM, no kernel. They run under ktstr_test.go's
+// TestMain like every test of the package; select them with
+//
+//	go test -run 'Test(Topology|Parse|Spec|Memory|Timeouts|ExactRun|Scheduler)' .
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/internal/vm"
+)
+
+func TestTopologyValidate(t *testing.T) {
+	tests := []struct {
+		topo Topology
+		want []string // in the error; nil for a valid topology
+	}{
+		{Topo(1, 1, 1, 1), nil},
+		{Topo(1, 1, 2, 1), nil},
+		{Topo(1, 2, 2, 2), nil},
+		{Topo(2, 2, 2, 1), nil},
+		{Topo(4, 8, 4, 1), nil},
+		{Topo(3, 6, 1, 1), nil},
+		{Topo(1, 9, 16, 2), nil}, // 288 CPUs: the most q35 takes
+
+		{Topology{}, []string{"topology 0n0l0c0t", "NUMA nodes is 0", "every field must be at least 1", "Topo(1, 2, 2, 1)"}},
+		{Topo(1, 0, 2, 1), []string{"LLCs is 0", "at least 1"}},
+		{Topo(1, 1, 0, 1), []string{"cores per LLC is 0"}},
+		{Topo(1, 1, 2, 0), []string{"threads per core is 0"}},
+		{Topo(-1, 1, 2, 1), []string{"NUMA nodes is -1"}},
+		// The error says what to change, not only what is wrong.
+		{Topo(2, 3, 2, 1), []string{"topology 2n3l2c1t", "3 LLCs cannot be spread evenly over 2 NUMA nodes", "make LLCs a multiple of the node count"}},
+		{Topo(4, 2, 2, 1), []string{"2 LLCs cannot be spread evenly over 4 NUMA nodes"}},
+		{Topo(1, 1, 2, 3), []string{"3 threads per core", "1 or 2"}},
+		{Topo(1, 1, 1, 4), []string{"4 threads per core"}},
+		{Topo(1, 10, 15, 2), []string{"300 CPUs, more than the 288"}},
+		{Topo(2, 2, 145, 1), []string{"290 CPUs"}},
+	}
+	for _, tt := range tests {
+		err := tt.topo.Validate()
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tt.topo, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: no error, want one about %q", tt.topo, tt.want)
+			continue
+		}
+		for _, s := range tt.want {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: error %q lacks %q", tt.topo, err, s)
+			}
+		}
+	}
+}
+
+func TestTopologyString(t *testing.T) {
+	tests := []struct {
+		topo  Topology
+		label string
+		cpus  int
+	}{
+		{Topo(1, 1, 2, 1), "1n1l2c1t", 2},
+		{Topo(1, 2, 2, 2), "1n2l2c2t", 8},
+		{Topo(2, 2, 2, 1), "2n2l2c1t", 4},
+		{Topo(4, 8, 4, 1), "4n8l4c1t", 32},
+		{Topo(1, 9, 16, 2), "1n9l16c2t", 288},
+		{Topology{NUMANodes: 2, LLCs: 4, CoresPerLLC: 3, ThreadsPerCore: 2}, "2n4l3c2t", 24},
+	}
+	for _, tt := range tests {
+		if got := tt.topo.String(); got != tt.label {
+			t.Errorf("%+v.String() = %q, want %q", tt.topo, got, tt.label)
+		}
+		if got := tt.topo.CPUs(); got != tt.cpus {
+			t.Errorf("%s.CPUs() = %d, want %d", tt.label, got, tt.cpus)
+		}
+	}
+}
+
+// TestParseTopology checks that labels parse back to the topology whose
+// String they are.
+func TestParseTopology(t *testing.T) {
+	for _, label := range []string{"1n1l1c1t", "1n1l2c1t", "1n2l2c2t", "2n2l2c1t", "2n4l2c1t", "4n8l4c1t", "1n9l16c2t", "3n12l10c2t"} {
+		topo, err := ParseTopology(label)
+		if err != nil {
+			t.Errorf("ParseTopology(%q): %v", label, err)
+			continue
+		}
+		if got := topo.String(); got != label {
+			t.Errorf("ParseTopology(%q).String() = %q", label, got)
+		}
+	}
+	if got, err := ParseTopology("2n4l3c2t"); err != nil || got != Topo(2, 4, 3, 2) {
+		t.Errorf("ParseTopology(2n4l3c2t) = %+v, %v; want %+v", got, err, Topo(2, 4, 3, 2))
+	}
+}
+
+func TestParseTopologyErrors(t *testing.T) {
+	const format = "want {nodes}n{llcs}l{cores}c{threads}t"
+	tests := []struct {
+		label string
+		want  string // in the error
+	}{
+		{"", format},
+		{"1n2l2c", format},
+		{"1n2l2c1", format},
+		{"n2l2c1t", format},
+		{"1n2l2c1tt", format},
+		{" 1n2l2c1t", format},
+		{"1n2l2c1t\n", format},
+		{"1N2L2C1T", format},
+		{"1n-2l2c1t", format},
+		{"1x2l2c1t", format},
+		{"1n2l2c1t/2n2l2c1t", format},
+		{"TestX/1n2l2c1t", format},
+		// Well-formed labels of invalid topologies fail validation.
+		{"0n1l1c1t", "at least 1"},
+		{"2n3l1c1t", "make LLCs a multiple of the node count"},
+		{"1n1l1c3t", "1 or 2"},
+		{"1n10l15c2t", "more than the 288"},
+	}
+	for _, tt := range tests {
+		_, err := ParseTopology(tt.label)
+		if err == nil {
+			t.Errorf("ParseTopology(%q): no error", tt.label)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseTopology(%q) error %q lacks %q", tt.label, err, tt.want)
+		}
+	}
+}
+
+func TestSpecTopologies(t *testing.T) {
+	tests := []struct {
+		name string
+		spec Spec
+		want []Topology
+	}{
+		{"default", Spec{}, []Topology{Topo(1, 1, 2, 1)}},
+		{"Topology", Spec{Topology: Topo(2, 2, 2, 1)}, []Topology{Topo(2, 2, 2, 1)}},
+		{"Topologies", Spec{Topologies: []Topology{Topo(1, 1, 2, 1), Topo(1, 2, 2, 2)}}, []Topology{Topo(1, 1, 2, 1), Topo(1, 2, 2, 2)}},
+		{"Topologies win over Topology", Spec{Topology: Topo(4, 8, 4, 1), Topologies: []Topology{Topo(2, 2, 2, 1)}}, []Topology{Topo(2, 2, 2, 1)}},
+		// A partly set Topology is kept, so that Validate reports it
+		// rather than it silently becoming the default.
+		{"partial Topology", Spec{Topology: Topology{LLCs: 2}}, []Topology{{LLCs: 2}}},
+	}
+	for _, tt := range tests {
+		if got := tt.spec.topologies(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: topologies() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSpecDuration(t *testing.T) {
+	for _, tt := range []struct{ in, want time.Duration }{
+		{0, 2 * time.Second},
+		{-time.Second, 2 * time.Second},
+		{time.Millisecond, time.Millisecond},
+		{10 * time.Second, 10 * time.Second},
+	} {
+		if got := (Spec{Duration: tt.in}).duration(); got != tt.want {
+			t.Errorf("Spec{Duration: %v}.duration() = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		spec Spec
+		want string // in the error; "" for a valid spec
+	}{
+		{"zero", Spec{}, ""},
+		{"full", Spec{Topologies: []Topology{Topo(1, 2, 2, 2), Topo(2, 2, 2, 1)}, Scheduler: SchedExt("/bin/scx_simple"), Duration: time.Second, Timeout: time.Minute, MemoryMB: 1024}, ""},
+		{"bad Topology", Spec{Topology: Topo(2, 3, 1, 1)}, "make LLCs a multiple"},
+		{"one bad of Topologies", Spec{Topologies: []Topology{Topo(1, 1, 2, 1), Topo(1, 1, 2, 3)}}, "3 threads per core"},
+		{"negative Duration", Spec{Duration: -time.Second}, "negative Duration"},
+		{"negative Timeout", Spec{Timeout: -time.Second}, "negative"},
+		{"negative MemoryMB", Spec{MemoryMB: -1}, "negative"},
+		{"bad Scheduler", Spec{Scheduler: Scheduler{Args: []string{"-v"}}}, "no Path"},
+	}
+	for _, tt := range tests {
+		err := tt.spec.validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && err == nil:
+			t.Errorf("%s: no error, want one with %q", tt.name, tt.want)
+		case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+			t.Errorf("%s: error %q lacks %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestMemoryMB checks the guest RAM sizing: by default 64 MB per CPU, at
+// least 512 MB and room for three times the initramfs; always a multiple of
+// the node count, so every node gets the same whole number of MB.
+func TestMemoryMB(t *testing.T) {
+	const mb = 1 << 20
+	tests := []struct {
+		name   string
+		spec   Spec
+		topo   Topology
+		initrd int64
+		want   int
+	}{
+		{"small VM gets the minimum", Spec{}, Topo(1, 1, 2, 1), 10 * mb, 512},
+		{"8 CPUs still the minimum", Spec{}, Topo(1, 2, 2, 2), 10 * mb, 512},
+		{"16 CPUs", Spec{}, Topo(1, 2, 4, 2), 10 * mb, 1024},
+		{"32 CPUs on 4 nodes", Spec{}, Topo(4, 8, 4, 1), 10 * mb, 2048},
+		{"288 CPUs", Spec{}, Topo(1, 9, 16, 2), 10 * mb, 18432},
+		{"big initramfs", Spec{}, Topo(1, 1, 2, 1), 200 * mb, 256 + 600},
+		{"rounded up to 3 nodes", Spec{}, Topo(3, 3, 1, 1), 0, 513},
+		{"explicit", Spec{MemoryMB: 4096}, Topo(1, 1, 2, 1), 200 * mb, 4096},
+		{"explicit below the default minimum", Spec{MemoryMB: 300}, Topo(1, 2, 4, 2), 0, 300},
+		{"explicit rounded up to 2 nodes", Spec{MemoryMB: 1001}, Topo(2, 2, 2, 1), 0, 1002},
+	}
+	for _, tt := range tests {
+		got := memoryMB(tt.spec, tt.topo, tt.initrd)
+		if got != tt.want {
+			t.Errorf("%s: memoryMB(%s) = %d, want %d", tt.name, tt.topo, got, tt.want)
+		}
+		if got%tt.topo.NUMANodes != 0 {
+			t.Errorf("%s: %d MB is not a multiple of %d nodes", tt.name, got, tt.topo.NUMANodes)
+		}
+	}
+
+	// More CPUs never mean less RAM.
+	prev := 0
+	for cores := 1; cores <= 36; cores++ {
+		topo := Topo(2, 4, cores, 2)
+		got := memoryMB(Spec{}, topo, 50*mb)
+		if got < prev || got < 512 || got < 64*topo.CPUs() {
+			t.Errorf("memoryMB(%s) = %d after %d", topo, got, prev)
+		}
+		prev = got
+	}
+}
+
+// TestTimeouts checks the boot and whole-run limits: TCG boot time grows
+// with the CPUs, KVM boots in a fixed time, and an explicit Spec.Timeout
+// bounds both.
+func TestTimeouts(t *testing.T) {
+	const s = time.Second
+	scx := SchedExt("/usr/bin/scx_simple")
+	tests := []struct {
+		name        string
+		spec        Spec
+		topo        Topology
+		accel       vm.Accel
+		boot, total time.Duration
+	}{
+		{"TCG 2 CPUs", Spec{}, Topo(1, 1, 2, 1), vm.TCG, 62 * s, (60 + 3*2 + 2) * s},
+		{"TCG 32 CPUs", Spec{}, Topo(4, 8, 4, 1), vm.TCG, 92 * s, (60 + 3*2 + 32) * s},
+		{"KVM 2 CPUs", Spec{}, Topo(1, 1, 2, 1), vm.KVM, 30 * s, (60 + 3*2 + 2) * s},
+		{"KVM 32 CPUs", Spec{}, Topo(4, 8, 4, 1), vm.KVM, 30 * s, (60 + 3*2 + 32) * s},
+		{"longer duration", Spec{Duration: 10 * s}, Topo(1, 2, 2, 2), vm.TCG, 68 * s, (60 + 3*10 + 8) * s},
+		{"sched_ext attaches", Spec{Scheduler: scx}, Topo(1, 1, 2, 1), vm.TCG, 62 * s, (60 + 3*2 + 2 + 30) * s},
+		{"explicit Timeout", Spec{Timeout: 5 * time.Minute, Scheduler: scx}, Topo(1, 1, 2, 1), vm.TCG, 62 * s, 5 * time.Minute},
+		{"explicit Timeout below boot", Spec{Timeout: 20 * s}, Topo(1, 1, 2, 1), vm.TCG, 20 * s, 20 * s},
+		{"explicit Timeout on KVM", Spec{Timeout: 10 * s}, Topo(1, 1, 2, 1), vm.KVM, 10 * s, 10 * s},
+	}
+	for _, tt := range tests {
+		boot, total := timeouts(tt.spec, tt.topo, tt.accel)
+		if boot != tt.boot || total != tt.total {
+			t.Errorf("%s: timeouts = %v, %v; want %v, %v", tt.name, boot, total, tt.boot, tt.total)
+		}
+	}
+
+	for _, topo := range []Topology{Topo(1, 1, 1, 1), Topo(1, 2, 2, 2), Topo(1, 9, 16, 2)} {
+		kvm, _ := timeouts(Spec{}, topo, vm.KVM)
+		tcg, _ := timeouts(Spec{}, topo, vm.TCG)
+		if kvm >= tcg {
+			t.Errorf("%s: KVM boot timeout %v not shorter than TCG's %v", topo, kvm, tcg)
+		}
+	}
+}
+
+// TestExactRunPattern checks that the guest's -test.run pattern selects the
+// requested (sub)test and nothing else, also when its name holds regexp
+// metacharacters.
+func TestExactRunPattern(t *testing.T) {
+	tests := []struct {
+		name    string
+		want    string
+		rejects []string // per level, names it must not match
+	}{
+		{name: "TestX", want: "^TestX$", rejects: []string{"TestXY", "ATestX"}},
+		{name: "TestX/1n2l2c1t", want: "^TestX$/^1n2l2c1t$", rejects: []string{"TestX/1n2l2c1t#01", "TestXY/1n2l2c1t", "TestX/11n2l2c1t"}},
+		{name: "TestA/b+c", want: `^TestA$/^b\+c$`, rejects: []string{"TestA/bbc", "TestA/bc"}},
+		{name: "TestA/x.y[1](z)", want: `^TestA$/^x\.y\[1\]\(z\)$`, rejects: []string{"TestA/xzy1z", "TestA/x.y1z"}},
+		{name: "TestA/a|b/c*", want: `^TestA$/^a\|b$/^c\*$`, rejects: []string{"TestA/a/c", "TestA/b/c", "TestA/a|b/cc"}},
+		{name: "TestX/1n2l2c1t#01", want: "^TestX$/^1n2l2c1t#01$", rejects: []string{"TestX/1n2l2c1t"}},
+	}
+	for _, tt := range tests {
+		got := exactRunPattern(tt.name)
+		if got != tt.want {
+			t.Errorf("exactRunPattern(%q) = %q, want %q", tt.name, got, tt.want)
+			continue
+		}
+		if !matchRun(t, got, tt.name) {
+			t.Errorf("pattern %q does not match %q", got, tt.name)
+		}
+		for _, other := range tt.rejects {
+			if matchRun(t, got, other) {
+				t.Errorf("pattern %q matches %q too", got, other)
+			}
+		}
+	}
+}
+
+// matchRun tells whether the -test.run pattern selects the test called name,
+// as the testing package matches: level by level, split at each '/'. (The
+// patterns exactRunPattern makes hold no unescaped '/' inside brackets, so
+// a plain split suffices.)
+func matchRun(t *testing.T, pattern, name string) bool {
+	t.Helper()
+	pats := strings.Split(pattern, "/")
+	elems := strings.Split(name, "/")
+	if len(elems) != len(pats) {
+		return false
+	}
+	for i, p := range pats {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			t.Fatalf("pattern element %q: %v", p, err)
+		}
+		if !re.MatchString(elems[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSchedulerString(t *testing.T) {
+	tests := []struct {
+		s    Scheduler
+		want string
+	}{
+		{EEVDF, "eevdf"},
+		{Scheduler{}, "eevdf"},
+		{SchedExt("/usr/bin/scx_simple"), "scx_simple"},
+		{SchedExt("scx_lavd", "--performance"), "scx_lavd"},
+		{Scheduler{Name: "simple-v2", Path: "/opt/scx/scx_simple"}, "simple-v2"},
+	}
+	for _, tt := range tests {
+		if got := tt.s.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.s, got, tt.want)
+		}
+		if got, want := tt.s.IsEEVDF(), tt.want == "eevdf"; got != want {
+			t.Errorf("%+v.IsEEVDF() = %v, want %v", tt.s, got, want)
+		}
+	}
+}
+
+func TestSchedulerValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		s    Scheduler
+		want []string // in the error; nil when valid
+	}{
+		{"EEVDF", EEVDF, nil},
+		{"sched_ext", SchedExt("/usr/bin/scx_simple", "-v"), nil},
+		{"sched_ext with ops and timeout", Scheduler{Path: "/usr/bin/scx_simple", Ops: "simple", AttachTimeout: time.Minute}, nil},
+		{"args without path", Scheduler{Args: []string{"--slice-us", "100"}}, []string{"scheduler eevdf", "no Path", "set Path"}},
+		{"ops without path", Scheduler{Name: "mine", Ops: "simple"}, []string{"scheduler mine", "no Path"}},
+		{"negative attach timeout", Scheduler{Path: "/usr/bin/scx_simple", AttachTimeout: -time.Second}, []string{"scheduler scx_simple", "negative AttachTimeout -1s"}},
+	}
+	for _, tt := range tests {
+		err := tt.s.validate()
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: no error", tt.name)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", tt.name, err, w)
+			}
+		}
+	}
+}

@@ -206,8 +206,12 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 	if (failed || testing.Verbose()) && len(r.Output) > 0 {
 		t.Logf("--- guest output ---\n%s", strings.TrimRight(string(r.Output), "\n"))
 	}
-	if testing.Verbose() && len(r.Console) > 0 {
+	switch {
+	case len(r.Console) == 0:
+	case testing.Verbose():
 		t.Logf("--- kernel console ---\n%s", strings.TrimRight(string(r.Console), "\n"))
+	case failed && !consoleInDetail(failures[0].Kind):
+		t.Logf("--- kernel console (last 40 lines) ---\n%s", lastLines(r.Console, 40))
 	}
 	for _, f := range failures {
 		msg := fmt.Sprintf("ktstr: %s: %s", f.Kind, f.Message)
@@ -227,4 +231,14 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// consoleInDetail tells the failure kinds whose detail already quotes the
+// kernel console.
+func consoleInDetail(kind string) bool {
+	switch kind {
+	case wire.FailPanic, wire.FailBoot, wire.FailTimeout, wire.FailNoResult:
+		return true
+	}
+	return false
 }

@@ -47,7 +47,7 @@ func sweepStaleScratch() {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+		if !processAlive(pid) {
 			os.RemoveAll(d)
 		}
 	}
@@ -156,4 +156,16 @@ func writeInitramfs(b *initramfs.Builder, path string) (*builtInitrd, error) {
 		return nil, fmt.Errorf("initramfs: writing %s: %w", path, err)
 	}
 	return &builtInitrd{path: path, size: n, libraryPath: b.LibraryPath()}, nil
+}
+
+// processAlive tells whether pid is a live process; a zombie is dead.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
 }

@@ -238,9 +238,6 @@ func RunWorker(work string) error {
 	return json.NewEncoder(report).Encode(r)
 }
 
-// sink keeps the compiler from optimising the spin loop away.
-var sink uint64
-
 // spin burns CPU in fixed-size work units and notes the CPU it runs on after
 // each one.
 func spin(stop *atomic.Bool) wire.WorkerReport {
@@ -264,7 +261,7 @@ func spin(stop *atomic.Bool) wire.WorkerReport {
 			last = cpu
 		}
 	}
-	sink = x
+	runtime.KeepAlive(x) // keeps the compiler from dropping the loop
 	wall := time.Since(t0)
 	var ru1 unix.Rusage
 	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru1)

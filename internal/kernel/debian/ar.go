@@ -15,7 +15,6 @@ import (
 type arReader struct {
 	r       *bufio.Reader
 	pending int64 // bytes of the current member (plus padding) not yet read
-	started bool
 }
 
 const arMagic = "!<arch>\n"

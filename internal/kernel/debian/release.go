@@ -81,7 +81,7 @@ func verifyDetached(release, sig []byte, keyring openpgp.EntityList) (string, er
 		ent, err = openpgp.CheckDetachedSignature(keyring, bytes.NewReader(release), bytes.NewReader(sig), nil)
 	}
 	if err != nil {
-		return "", fmt.Errorf("Release.gpg signature check failed: %w; the archive is not signed by a key in the Debian keyrings", err)
+		return "", fmt.Errorf("signature check of Release.gpg failed: %w; the archive is not signed by a key in the Debian keyrings", err)
 	}
 	return entityName(ent), nil
 }
@@ -116,12 +116,12 @@ func parseRelease(text []byte) (*release, error) {
 		}
 		size, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil || len(f[0]) != 64 {
-			return nil, fmt.Errorf("Release file has a malformed SHA256 line %q", line)
+			return nil, fmt.Errorf("the Release file has a malformed SHA256 line %q", line)
 		}
 		r.sha256[f[2]] = want{size: size, sha256: strings.ToLower(f[0])}
 	}
 	if len(r.sha256) == 0 {
-		return nil, errors.New("Release file lists no SHA256 checksums; this tool needs them to verify the package index")
+		return nil, errors.New("the Release file lists no SHA256 checksums; this tool needs them to verify the package index")
 	}
 	return r, nil
 }

@@ -27,6 +27,8 @@ type argsConfig struct {
 	Cmdline  string
 	Socket   string // the host's listening virtio-serial socket; "" for none
 	Firmware string // qboot.rom, or "" for QEMU's default
+	// Deterministic ties guest time to instructions executed (TCG only).
+	Deterministic bool
 }
 
 // qemuArgs builds QEMU's arguments (without argv[0]).
@@ -55,6 +57,12 @@ func qemuArgs(c argsConfig) ([]string, error) {
 		// An Intel-vendor model: without topoext Linux ignores AMD per-CCX
 		// L3 sharing and the LLCs collapse into one.
 		a = append(a, "-accel", "tcg,thread=single", "-cpu", "max,vendor=GenuineIntel")
+		if c.Deterministic {
+			// Guest time follows instructions executed, not the host
+			// clock: timing inside the guest no longer depends on host
+			// load, at several times lower speed.
+			a = append(a, "-icount", "shift=auto,sleep=off")
+		}
 	}
 	if c.Firmware != "" {
 		a = append(a, "-bios", c.Firmware)

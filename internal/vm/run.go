@@ -44,6 +44,9 @@ type Config struct {
 	MemoryMB int
 	// Accel is the accelerator; see [ChooseAccel].
 	Accel Accel
+	// Deterministic runs TCG with -icount, so guest time follows
+	// instructions executed rather than the host's clock.
+	Deterministic bool
 	// Request is sent to the guest when it connects.
 	Request wire.Request
 	// BootTimeout bounds the time from QEMU's start to the guest's hello.
@@ -176,7 +179,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	args, err := qemuArgs(argsConfig{
 		Accel: c.Accel, Topology: c.Topology, MemoryMB: c.MemoryMB,
 		Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline,
-		Socket: sock, Firmware: firmware(),
+		Socket: sock, Firmware: firmware(), Deterministic: c.Deterministic,
 	})
 	if err != nil {
 		return nil, err

@@ -136,6 +136,9 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 		bootShape = spec.bootTopology.shape()
 	}
 	boot, timeout := timeouts(spec, topo, accel)
+	if spec.bootTimeout > 0 {
+		boot = spec.bootTimeout
+	}
 	out, err := vm.Run(ctx, vm.Config{
 		Dir:         dir,
 		Kernel:      k.BootImage(),
@@ -187,8 +190,12 @@ func memoryMB(spec Spec, topo Topology, initrdBytes int64) int {
 // report fails t with the run's failures and logs what helps.
 func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 	t.Helper()
+	kver := r.kernel.Version
+	if kver == "" {
+		kver = r.kernel.BootImage()
+	}
 	summary := fmt.Sprintf("ktstr: %s, scheduler %s, kernel %s, %s (%s), boot %v, total %v",
-		topo, spec.Scheduler, r.kernel.Version, r.Accel, r.accelWhy, r.BootTime.Round(time.Millisecond), r.Wall.Round(time.Millisecond))
+		topo, spec.Scheduler, kver, r.Accel, r.accelWhy, r.BootTime.Round(time.Millisecond), r.Wall.Round(time.Millisecond))
 	if r.Retried {
 		summary += ", boot retried once (the first never reached init)"
 	}

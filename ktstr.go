@@ -56,6 +56,9 @@ type Spec struct {
 	// bootTopology, when set, is booted instead of the topology the guest
 	// expects; tests use it to prove the guest's topology check.
 	bootTopology *Topology
+	// bootTimeout, when set, replaces the derived boot limit; tests use it
+	// to prove the retry of a boot that never reaches init.
+	bootTimeout time.Duration
 }
 
 // Body is a test body. It runs inside the guest; an error fails the test.

@@ -170,12 +170,41 @@ func TestVM(t *testing.T) {
 		{"KernelPanic", testKernelPanicIsReported},
 		{"HangingBody", testHangingBodyTimesOut},
 		{"BodyError", testBodyErrorFails},
+		{"BootNeverReachesInit", testBootRetry},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.f(t)
 		})
 	}
+}
+
+// testBootRetry gives the boot far too little time, so it never reaches
+// init: the run must be retried once and then fail as a boot failure.
+func testBootRetry(t *testing.T) {
+	spec := Spec{bootTimeout: 300 * time.Millisecond}
+	topo := spec.topologies()[0]
+	t.Run(topo.String(), func(t *testing.T) {
+		if inGuest() {
+			guestRun(t, spec, topo, func(*Ctx) error { return nil })
+			return
+		}
+		r, err := hostBoot(t.Name(), spec, topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := r.failures()
+		if len(fs) == 0 || fs[0].Kind != wire.FailBoot {
+			t.Fatalf("failures %+v; want a boot failure", fs)
+		}
+		if !r.Retried {
+			t.Errorf("the boot was not retried")
+		}
+		if !strings.Contains(fs[0].Detail, "first boot also failed") {
+			t.Errorf("the failure does not report the first attempt:\n%s", fs[0].Detail)
+		}
+		t.Logf("got, as wanted: %s: %s (retried)", fs[0].Kind, fs[0].Message)
+	})
 }
 
 // checkNothingLeftBehind checks that no QEMU process, VM scratch directory

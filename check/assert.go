@@ -1,0 +1,304 @@
+package check
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// optState tells an Opt's three states apart. The zero value is unset.
+type optState uint8
+
+const (
+	unset optState = iota
+	value
+	off
+)
+
+// Opt is one setting of an [Assert]: unset (the zero value, which keeps
+// whatever a lower layer set), set to a value ([Set]), or set to off
+// ([Disable], [Off]), which switches the check off whatever lower layers
+// said.
+type Opt[T any] struct {
+	v     T
+	state optState
+}
+
+// Set returns an option set to v. Untyped constants take their default
+// type, so write check.Set(15.0) for a float64 setting and
+// check.Set(3*time.Second) for a duration.
+func Set[T any](v T) Opt[T] { return Opt[T]{v: v, state: value} }
+
+// Disable returns an option that switches its check off, overriding any
+// lower layer: check.Assert{MaxGap: check.Disable[time.Duration]()}.
+func Disable[T any]() Opt[T] { return Opt[T]{state: off} }
+
+// On returns a switch set to on; it is Set(true).
+func On() Opt[bool] { return Set(true) }
+
+// Off returns a switch set to off, for NotStarved and Isolation; it is
+// Disable[bool](). Set(false) has the same effect.
+func Off() Opt[bool] { return Disable[bool]() }
+
+// IsSet reports whether the option was set, to a value or to off.
+func (o Opt[T]) IsSet() bool { return o.state != unset }
+
+// IsOff reports whether the option was set to off with [Disable] or [Off].
+func (o Opt[T]) IsOff() bool { return o.state == off }
+
+// Get returns the option's value and true when it is set to a value; the
+// zero value and false when it is unset or off.
+func (o Opt[T]) Get() (T, bool) {
+	if o.state != value {
+		var zero T
+		return zero, false
+	}
+	return o.v, true
+}
+
+// Or returns o when it is set (to a value or to off), else lower: the
+// merge of two layers, o on top.
+func (o Opt[T]) Or(lower Opt[T]) Opt[T] {
+	if o.IsSet() {
+		return o
+	}
+	return lower
+}
+
+// String returns "unset", "off", or the value ("on" and "off" for a bool).
+func (o Opt[T]) String() string {
+	switch o.state {
+	case unset:
+		return "unset"
+	case off:
+		return "off"
+	}
+	if b, ok := any(o.v).(bool); ok {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	return fmt.Sprint(o.v)
+}
+
+// MarshalJSON encodes an unset option as null, an option set to off as
+// "off", and a value as the value (a duration in nanoseconds).
+func (o Opt[T]) MarshalJSON() ([]byte, error) {
+	switch o.state {
+	case unset:
+		return []byte("null"), nil
+	case off:
+		return []byte(`"off"`), nil
+	}
+	return json.Marshal(o.v)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (o *Opt[T]) UnmarshalJSON(b []byte) error {
+	switch t := bytes.TrimSpace(b); string(t) {
+	case "null":
+		*o = Opt[T]{}
+		return nil
+	case `"off"`:
+		*o = Disable[T]()
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*o = Set(v)
+	return nil
+}
+
+// enabled reports whether a switch is set to true.
+func enabled(o Opt[bool]) bool {
+	v, ok := o.Get()
+	return ok && v
+}
+
+// Assert is the check configuration: which checks [Evaluate] runs and with
+// what limits. A check runs only when its field is set to a value (a switch
+// to true); unset and off fields skip it. The zero Assert checks nothing;
+// start from [Defaults] and [Merge] layers on top.
+//
+// Each check has its own field. (In the reference tool the spread and gap
+// checks ride on the starvation switch; here switching NotStarved off leaves
+// MaxSpreadPct and MaxGap running.)
+type Assert struct {
+	// NotStarved fails a cgroup in which a worker (not a fan-out
+	// messenger) did no work units.
+	NotStarved Opt[bool] `json:"not_starved,omitzero"`
+	// Isolation fails a worker seen on a CPU outside its expected cpuset
+	// (work.Report.ExpectedCPUs, else its Group's CPUs).
+	Isolation Opt[bool] `json:"isolation,omitzero"`
+	// MaxGap fails a worker whose longest time between two checkpoints
+	// (work.Report.MaxGap) is longer.
+	MaxGap Opt[time.Duration] `json:"max_gap,omitzero"`
+	// MaxSpreadPct fails a cgroup whose workers' off-CPU percentages
+	// (OffCPU/WallTime·100) differ by more, highest minus lowest.
+	MaxSpreadPct Opt[float64] `json:"max_spread_pct,omitzero"`
+	// MaxThroughputCV fails a cgroup whose workers' work units per
+	// CPU-second have a larger coefficient of variation (σ/μ).
+	MaxThroughputCV Opt[float64] `json:"max_throughput_cv,omitzero"`
+	// MinWorkRate fails a worker that did fewer work units per CPU-second.
+	MinWorkRate Opt[float64] `json:"min_work_rate,omitzero"`
+	// MaxP99WakeLatency fails a cgroup whose pooled wake-up latencies
+	// have a longer 99th percentile.
+	MaxP99WakeLatency Opt[time.Duration] `json:"max_p99_wake_latency,omitzero"`
+	// MaxWakeLatencyCV fails a cgroup whose pooled wake-up latencies
+	// have a larger coefficient of variation.
+	MaxWakeLatencyCV Opt[float64] `json:"max_wake_latency_cv,omitzero"`
+	// MaxMigrationRatio fails a cgroup with more CPU migrations per
+	// checkpoint (Σ migrations / Σ checkpoints).
+	MaxMigrationRatio Opt[float64] `json:"max_migration_ratio,omitzero"`
+	// MinPageLocality fails a worker with a smaller share of its pages on
+	// its Group's memory-policy Nodes (0 to 1).
+	MinPageLocality Opt[float64] `json:"min_page_locality,omitzero"`
+}
+
+// Merge combines layers of configuration, lowest first: for each field the
+// last layer that set it (to a value or to off) wins; a layer that leaves a
+// field unset keeps what lay below. Merge() is the zero Assert.
+func Merge(layers ...Assert) Assert {
+	var m Assert
+	for _, l := range layers {
+		m.NotStarved = l.NotStarved.Or(m.NotStarved)
+		m.Isolation = l.Isolation.Or(m.Isolation)
+		m.MaxGap = l.MaxGap.Or(m.MaxGap)
+		m.MaxSpreadPct = l.MaxSpreadPct.Or(m.MaxSpreadPct)
+		m.MaxThroughputCV = l.MaxThroughputCV.Or(m.MaxThroughputCV)
+		m.MinWorkRate = l.MinWorkRate.Or(m.MinWorkRate)
+		m.MaxP99WakeLatency = l.MaxP99WakeLatency.Or(m.MaxP99WakeLatency)
+		m.MaxWakeLatencyCV = l.MaxWakeLatencyCV.Or(m.MaxWakeLatencyCV)
+		m.MaxMigrationRatio = l.MaxMigrationRatio.Or(m.MaxMigrationRatio)
+		m.MinPageLocality = l.MinPageLocality.Or(m.MinPageLocality)
+	}
+	return m
+}
+
+// The default limits, from the reference tool's release build.
+const (
+	// DefaultMaxGap is the gap limit under KVM.
+	DefaultMaxGap = 2000 * time.Millisecond
+	// DefaultMaxSpreadPct is the spread limit under KVM, in percent.
+	DefaultMaxSpreadPct = 15.0
+)
+
+// The default TCG allowances. Under TCG the guest's vCPUs are threads
+// time-sliced on a possibly loaded host with no steal time visible inside,
+// so gaps and off-CPU time include host noise.
+//
+// These values are provisional, not yet measured: they are a starting point
+// to be replaced by figures from runs on the project's machines.
+const (
+	// TCGGapFactor multiplies DefaultMaxGap under TCG (2000 ms becomes
+	// 5000 ms).
+	TCGGapFactor = 2.5
+	// TCGSpreadPct is the spread limit under TCG, in percent.
+	TCGSpreadPct = 35.0
+)
+
+// Env describes where the guest ran, for [Defaults].
+type Env struct {
+	// TCG is true when QEMU emulated the CPUs (no hardware KVM).
+	TCG bool
+	// GapFactor, when not 0, replaces TCGGapFactor under TCG.
+	GapFactor float64
+	// SpreadPct, when not 0, replaces TCGSpreadPct under TCG.
+	SpreadPct float64
+}
+
+// Defaults returns the harness's default checks for env: NotStarved and
+// Isolation on, MaxSpreadPct DefaultMaxSpreadPct and MaxGap DefaultMaxGap;
+// under TCG MaxSpreadPct is env.SpreadPct (else TCGSpreadPct) and MaxGap is
+// DefaultMaxGap times env.GapFactor (else TCGGapFactor); the TCG
+// allowances are provisional until measured. The other checks are unset.
+func Defaults(env Env) Assert {
+	gap, spread := DefaultMaxGap, DefaultMaxSpreadPct
+	if env.TCG {
+		gap = time.Duration(float64(gap) * cmp.Or(env.GapFactor, TCGGapFactor))
+		spread = cmp.Or(env.SpreadPct, TCGSpreadPct)
+	}
+	return Assert{
+		NotStarved:   On(),
+		Isolation:    On(),
+		MaxGap:       Set(gap),
+		MaxSpreadPct: Set(spread),
+	}
+}
+
+// Format renders the configuration one check per line: the field name, its
+// value ("unset" when no layer set it, "off" when switched off; either way
+// the check does not run) and what the check measures.
+func (a Assert) Format() string {
+	rows := []struct{ name, val, what string }{
+		{"NotStarved", a.NotStarved.String(), "every worker does some work"},
+		{"Isolation", a.Isolation.String(), "workers run only on their cpuset"},
+		{"MaxGap", optString(a.MaxGap, fmtMS), "longest time a worker went unscheduled"},
+		{"MaxSpreadPct", optString(a.MaxSpreadPct, func(v float64) string { return fmtLimit(v) + "%" }), "off-CPU % spread between a cgroup's workers"},
+		{"MaxThroughputCV", optString(a.MaxThroughputCV, fmtLimit), "CV of work units per CPU-second in a cgroup"},
+		{"MinWorkRate", optString(a.MinWorkRate, fmtLimit), "work units per CPU-second of each worker"},
+		{"MaxP99WakeLatency", optString(a.MaxP99WakeLatency, fmtUS), "p99 of a cgroup's wake-up latencies"},
+		{"MaxWakeLatencyCV", optString(a.MaxWakeLatencyCV, fmtLimit), "CV of a cgroup's wake-up latencies"},
+		{"MaxMigrationRatio", optString(a.MaxMigrationRatio, fmtLimit), "CPU migrations per checkpoint in a cgroup"},
+		{"MinPageLocality", optString(a.MinPageLocality, fmtLimit), "share of each worker's pages on its nodes"},
+	}
+	width := 0
+	for _, r := range rows {
+		width = max(width, utf8.RuneCountInString(r.val))
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-18s %-*s  %s\n", r.name, width, r.val, r.what)
+	}
+	return b.String()
+}
+
+// String returns Format().
+func (a Assert) String() string { return a.Format() }
+
+// optString formats an option's value with f, or says unset or off.
+func optString[T any](o Opt[T], f func(T) string) string {
+	if v, ok := o.Get(); ok {
+		return f(v)
+	}
+	return o.String()
+}
+
+// fmtLimit formats a configured number exactly, without exponent.
+func fmtLimit(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// fmtNum formats a measured number rounded to dec decimals, without
+// trailing zeros: fmtNum(42.0, 1) is "42", fmtNum(0.4167, 2) is "0.42".
+func fmtNum(v float64, dec int) string {
+	s := strconv.FormatFloat(v, 'f', dec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+// fmtMS formats a duration in milliseconds: "4500 ms", "2.5 ms".
+func fmtMS(d time.Duration) string {
+	return fmtNum(float64(d)/float64(time.Millisecond), 1) + " ms"
+}
+
+// fmtUS formats a duration in microseconds: "1500 µs".
+func fmtUS(d time.Duration) string {
+	return fmtNum(float64(d)/float64(time.Microsecond), 1) + " µs"
+}
+
+// fmtS formats a duration in seconds with one decimal: "2.0 s".
+func fmtS(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+}

@@ -1,0 +1,159 @@
+package sidecar
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// SchemaVersion is the version of the sidecar JSON schema this package
+// writes and the newest it reads. It goes up when a field changes meaning
+// or is removed; added fields keep it.
+const SchemaVersion = 1
+
+// FileSuffix ends every sidecar's file name.
+const FileSuffix = ".ktstr.json"
+
+// Run sources (Result.RunSource).
+const (
+	// SourceLocal marks a run on a developer's machine.
+	SourceLocal = "local"
+	// SourceCI marks a run where KTSTR_CI or CI is set.
+	SourceCI = "ci"
+)
+
+// Accelerators (Result.Accelerator).
+const (
+	// AccelKVM is hardware virtualisation.
+	AccelKVM = "kvm"
+	// AccelTCG is QEMU's emulation.
+	AccelTCG = "tcg"
+)
+
+// Result is one sidecar: what a test variant was, where it ran and what it
+// measured. Fields that were not known are left zero and omitted from the
+// JSON.
+type Result struct {
+	// Schema is the schema version; Writer sets it to SchemaVersion.
+	Schema int `json:"schema"`
+
+	// TestName is the full go test name, subtests included
+	// ("TestTwoCgroups/1n2l2c1t").
+	TestName string `json:"test_name"`
+	// Topology is the topology label ("1n2l2c1t").
+	Topology string `json:"topology"`
+	// Scheduler names the scheduler: "eevdf" or a sched_ext scheduler.
+	Scheduler string `json:"scheduler"`
+	// Flags are the active scheduler flags of the variant's flag profile.
+	Flags []string `json:"flags,omitempty"`
+	// WorkType is the work type of the workers ("spin", "mixed", …).
+	WorkType string `json:"work_type,omitempty"`
+	// Payload names the payload program the test ran, if any.
+	Payload string `json:"payload,omitempty"`
+
+	// KernelVersion is the kernel release the guest booted.
+	KernelVersion string `json:"kernel_version,omitempty"`
+	// KernelCommit is the HEAD of the kernel's source tree, when the
+	// kernel came from one (7 hex, "-dirty" suffix as ProjectCommit).
+	KernelCommit string `json:"kernel_commit,omitempty"`
+	// ProjectCommit is the commit of the project under test, as
+	// ProjectCommit reports it ("unknown" outside git).
+	ProjectCommit string `json:"project_commit"`
+
+	// Passed reports that the test passed. A skipped test has Passed
+	// false and Skipped true.
+	Passed bool `json:"passed"`
+	// Skipped reports that the variant did not run.
+	Skipped bool `json:"skipped,omitempty"`
+	// SkipReason says why it was skipped.
+	SkipReason string `json:"skip_reason,omitempty"`
+	// Failures are the failure messages, one per failed check or error.
+	Failures []string `json:"failures,omitempty"`
+
+	// Stats are the measured statistics, overall and per cgroup.
+	Stats Stats `json:"stats"`
+	// Monitor is the host-side monitor's summary, as its producer
+	// encodes it, when a monitor ran. It is stored indented like the rest
+	// of the file, so its bytes (not its content) may differ when read.
+	Monitor json.RawMessage `json:"monitor,omitempty"`
+	// Steps is the timeline of the scenario's steps.
+	Steps []Step `json:"steps,omitempty"`
+	// PayloadMetrics are the metrics a payload reported, by name.
+	PayloadMetrics map[string]float64 `json:"payload_metrics,omitempty"`
+
+	// Sysctls are the sysctls the guest was given (name → value).
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// KernelArgs are the extra kernel command-line arguments.
+	KernelArgs []string `json:"kernel_args,omitempty"`
+	// Accelerator is AccelKVM or AccelTCG.
+	Accelerator string `json:"accelerator,omitempty"`
+	// Host describes the machine the VM ran on.
+	Host *Host `json:"host,omitempty"`
+
+	// Timestamp is when the variant finished.
+	Timestamp time.Time `json:"timestamp"`
+	// RunID identifies the run the variant belongs to (see RunID).
+	RunID string `json:"run_id"`
+	// RunSource is SourceLocal or SourceCI (see RunSource).
+	RunSource string `json:"run_source"`
+
+	// Path is the file the result was read from (set by ReadFile and
+	// ReadDir, never written).
+	Path string `json:"-"`
+}
+
+// Stats holds a variant's statistics as named numbers. Names are the
+// Metric* constants where one applies (the registry of ktstr stats
+// compares them, knowing which direction is better); other names are
+// allowed and compared with a default policy.
+type Stats struct {
+	// Overall are the statistics over all workers: totals, and the worst
+	// value of any cgroup for the per-cgroup figures.
+	Overall Metrics `json:"overall,omitempty"`
+	// Cgroups are each cgroup's statistics, by cgroup name, with the
+	// same names ("worst_spread" of a cgroup is that cgroup's spread).
+	Cgroups map[string]Metrics `json:"cgroups,omitempty"`
+}
+
+// Metrics maps metric names to values.
+type Metrics map[string]float64
+
+// Names of the statistics, as Stats and the registry of ktstr stats use
+// them. Totals sum over workers; "worst" is the worst value of any cgroup
+// (largest for lower-is-better metrics, smallest for higher-is-better
+// ones).
+const (
+	MetricTotalWorkers              = "total_workers"                // workers
+	MetricTotalCPUs                 = "total_cpus"                   // distinct CPUs the workers may run on
+	MetricTotalIterations           = "total_iterations"             // work units done, summed over workers
+	MetricTotalMigrations           = "total_migrations"             // CPU changes seen, summed over workers
+	MetricWorstSpread               = "worst_spread"                 // max - min off-CPU %, per cgroup
+	MetricWorstGapMS                = "worst_gap_ms"                 // longest time a worker was not run, ms
+	MetricWorstMigrationRatio       = "worst_migration_ratio"        // migrations per work unit
+	MetricWorstP99WakeLatencyUS     = "worst_p99_wake_latency_us"    // p99 wake-up latency, µs
+	MetricWorstMedianWakeLatencyUS  = "worst_median_wake_latency_us" // median wake-up latency, µs
+	MetricWorstWakeLatencyCV        = "worst_wake_latency_cv"        // σ/μ of wake-up latencies
+	MetricWorstWakeLatencyTailRatio = "worst_wake_latency_tail_ratio"
+	MetricWorstMeanRunDelayUS       = "worst_mean_run_delay_us" // mean run-queue wait per timeslice, µs
+	MetricWorstRunDelayUS           = "worst_run_delay_us"      // largest per-worker run-queue wait per timeslice, µs
+	MetricWorstIterationsPerWorker  = "worst_iterations_per_worker"
+	MetricWorstPageLocality         = "worst_page_locality" // fraction of pages on the worker's NUMA nodes
+	MetricWorstCrossNodeMigration   = "worst_cross_node_migration_ratio"
+	MetricMaxImbalanceRatio         = "max_imbalance_ratio" // monitor: max/min runnable tasks across CPUs
+	MetricMaxDSQDepth               = "max_dsq_depth"       // monitor: deepest sched_ext local DSQ
+	MetricStallCount                = "stall_count"         // monitor: stalls seen
+	MetricTotalFallback             = "total_fallback"      // monitor: select_cpu fallback events
+	MetricTotalKeepLast             = "total_keep_last"     // monitor: dispatch keep-last events
+)
+
+// Step is one entry of a scenario's step timeline.
+type Step struct {
+	// Name describes the step.
+	Name string `json:"name"`
+	// Start is when the step began, from the scenario's start.
+	Start time.Duration `json:"start_ns"`
+	// Duration is how long it lasted.
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Failed reports whether the variant ran and did not pass.
+func (r *Result) Failed() bool { return !r.Passed && !r.Skipped }

@@ -9,7 +9,9 @@
 # the package lists anyway.
 set -eu
 
-PKGS="clang-22 llvm-22 libelf-dev zlib1g-dev libzstd-dev make gcc libc6-dev pkg-config"
+# libc6-dev: libc.a for the static link (gcc only recommends it);
+# python3: libbpf's build runs scripts/bpf_doc.py.
+PKGS="clang-22 llvm-22 libelf-dev zlib1g-dev libzstd-dev make gcc libc6-dev pkg-config python3"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-build-deps.sh: run as root (apt-get install needs it)" >&2
@@ -34,10 +36,13 @@ echo "install-build-deps.sh: installing:${missing:- (none; refreshing lists)}"
 apt-get update -qq
 if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
-	apt-get install -y -qq --no-install-recommends $missing
+	if ! apt-get install -y -qq --no-install-recommends $missing; then
+		echo "install-build-deps.sh: apt-get install failed; clang-22 and llvm-22 come from bookworm-security: check that the apt sources list it" >&2
+		exit 1
+	fi
 fi
 
-for tool in clang-22 llvm-strip-22 make cc pkg-config; do
+for tool in clang-22 llvm-strip-22 make cc pkg-config python3; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "install-build-deps.sh: $tool is still missing after apt-get install; is bookworm-security in the apt sources?" >&2
 		exit 1

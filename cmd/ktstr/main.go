@@ -20,9 +20,12 @@ func main() {
 		Short: "Test Linux process schedulers in real kernels",
 		Long: `ktstr runs Go tests that boot real kernels in QEMU with a declared CPU
 topology and scheduler. This command manages what those tests need.`,
-		SilenceUsage: true,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
 	root.AddCommand(kernelCmd())
+	root.AddCommand(schedCmd())
+	root.AddCommand(statsCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ktstr:", err)
 		os.Exit(1)

@@ -83,6 +83,8 @@ type Index struct {
 	Signer string
 	// Candidates holds every plain-flavour kernel, newest first.
 	Candidates []Candidate
+	// packages holds every package of the index by name; see Package.
+	packages packageIndex
 }
 
 // Choice is the kernel Choose picked.

@@ -49,7 +49,9 @@ func (f *Fetcher) Index(ctx context.Context) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix.Candidates = candidates(parseStanzas(packages), ix.Arch)
+	stanzas := parseStanzas(packages)
+	ix.Candidates = candidates(stanzas, ix.Arch)
+	ix.packages = indexPackages(stanzas)
 	if len(ix.Candidates) == 0 {
 		return nil, fmt.Errorf("suite %s at %s has no linux-binary-<version>-%s kernel package; use a suite with Debian's split kernel packages, e.g. --suite %s", ix.Suite, ix.Mirror, ix.Arch, DefaultSuite)
 	}

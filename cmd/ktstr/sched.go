@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ktstr-go/ktstr/internal/kernel"
+	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/scx"
+)
+
+func schedCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "sched",
+		Short: "Build and list the kernel's example sched_ext schedulers",
+	}
+	c.AddCommand(schedBuildCmd(), schedListCmd())
+	return c
+}
+
+func schedBuildCmd() *cobra.Command {
+	var opts scx.BuildOptions
+	var verbose bool
+	c := &cobra.Command{
+		Use:   "build",
+		Short: "Build the kernel's tools/sched_ext schedulers (scx_simple, scx_qmap, ...) for a cached kernel",
+		Long: `build downloads Debian's linux-source-<major.minor> package matching the
+kernel (from the archive the kernel came from, or --mirror, $` + kernel.MirrorEnv + `,
+or the apt configuration; signature and checksums verified), unpacks the part
+of tools/ the build needs, builds the schedulers of tools/sched_ext against the
+kernel's BTF with clang-22, relinks them statically and stores them in the
+schedulers cache ($` + scx.SchedDirEnv + `, default ~/.cache/ktstr/schedulers) under
+the kernel release. Nothing is done when that release is built already,
+unless --force.
+
+Build tools: ` + scx.InstallHint + `.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Log = os.Stderr
+			if verbose {
+				opts.BuildLog = os.Stderr
+			}
+			if term.IsTerminal(int(os.Stderr.Fd())) {
+				opts.Progress = debian.TerminalProgress(os.Stderr)
+			}
+			t0 := time.Now()
+			res, err := scx.Build(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			for _, f := range res.Failures {
+				fmt.Fprintf(os.Stderr, "%s did not build:\n  %s\n", f.Name, strings.ReplaceAll(f.Output, "\n", "\n  "))
+			}
+			if !res.Cached {
+				var phases []string
+				for _, p := range res.Phases {
+					phases = append(phases, fmt.Sprintf("%s %.1fs", p.Name, p.Duration.Seconds()))
+				}
+				fmt.Fprintf(os.Stderr, "phases: %s; disk: source package %d MB, tree %d MB, build %d MB, installed %d MB\n",
+					strings.Join(phases, ", "), res.Disk.Deb>>20, res.Disk.Source>>20, res.Disk.Build>>20, res.Disk.Installed>>20)
+			}
+			state := "built"
+			if res.Cached {
+				state = "cached"
+			}
+			fmt.Printf("%s\t%s\t%s %s\t(%s, %.1fs)\n", res.KernelRelease, res.Dir, res.SourcePackage, res.SourceVersion, state, time.Since(t0).Seconds())
+			fmt.Printf("  %s\n", strings.Join(res.Binaries, " "))
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.KernelVersion, "kernel", "", "kernel to build for: a release (7.3.4+deb13-amd64), version prefix, cache key or path (default: the newest cached)")
+	f.BoolVar(&opts.Force, "force", false, "rebuild even if the schedulers for the kernel are built already")
+	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+kernel.MirrorEnv+", the kernel's archive, then the apt configuration)")
+	f.StringVar(&opts.Suite, "suite", "", "Debian suite of the source package (default: the kernel's, else "+debian.DefaultSuite+")")
+	f.StringVar(&opts.KernelCacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
+	f.StringVar(&opts.SchedDir, "sched-dir", "", "schedulers cache (default: $"+scx.SchedDirEnv+", else schedulers/ beside the kernel cache)")
+	f.StringVar(&opts.WorkDir, "work-dir", "", "where the temporary build tree goes (default: $TMPDIR or /tmp)")
+	f.StringVar(&opts.Clang, "clang", scx.DefaultClang, "clang to compile the BPF programs with")
+	f.StringVar(&opts.LLVMStrip, "llvm-strip", scx.DefaultLLVMStrip, "llvm-strip matching --clang")
+	f.IntVarP(&opts.Jobs, "jobs", "j", 0, "parallel make jobs (default: the number of CPUs)")
+	f.BoolVar(&opts.FullTree, "full-tree", false, "unpack the whole kernel tree (1.7 GB) instead of what the build needs")
+	f.BoolVarP(&verbose, "verbose", "v", false, "show make's output")
+	return c
+}
+
+func schedListCmd() *cobra.Command {
+	var schedDir string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List built schedulers, newest build first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if schedDir == "" {
+				d, err := scx.SchedDir()
+				if err != nil {
+					return err
+				}
+				schedDir = d
+			}
+			builds, err := scx.List(schedDir)
+			if err != nil {
+				return err
+			}
+			if len(builds) == 0 {
+				fmt.Fprintf(os.Stderr, "no schedulers built in %s; run `ktstr sched build`\n", schedDir)
+				return nil
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "KERNEL\tSOURCE\tBUILT\tSTATIC\tSCHEDULERS\tFAILED\tDIR")
+			for _, b := range builds {
+				failed := strings.Join(b.Failed, ",")
+				if failed == "" {
+					failed = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.KernelRelease, b.SourcePackage+" "+b.SourceVersion,
+					b.BuiltAt.Local().Format("2006-01-02 15:04"), yesNo(b.Static), strings.Join(b.Binaries, ","), failed, b.Dir)
+			}
+			return w.Flush()
+		},
+	}
+	c.Flags().StringVar(&schedDir, "sched-dir", "", "schedulers cache (default as for build)")
+	return c
+}

@@ -1,0 +1,249 @@
+package scx
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/internal/kernel"
+	"github.com/ktstr-go/ktstr/internal/kernel/debian/archivetest"
+)
+
+// kernelCache makes a kernel cache holding release, with a vmlinux when
+// btf is set.
+func kernelCache(t *testing.T, release, pkgVersion, mirror string, btf bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	meta := kernel.Metadata{Version: release, PackageVersion: pkgVersion, Source: "debian:trixie-backports", Mirror: mirror, FetchedAt: time.Now(), SchedExt: true}
+	err := kernel.Store(dir, "debian-"+release, meta, func(d string, m *kernel.Metadata) error {
+		if err := os.WriteFile(filepath.Join(d, kernel.ImageFile), []byte("bzImage"), 0o644); err != nil {
+			return err
+		}
+		if btf {
+			m.BTF = true
+			return os.WriteFile(filepath.Join(d, kernel.VmlinuxFile), []byte("\x7fELF pretend"), 0o644)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func testCtx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestBuildCached(t *testing.T) {
+	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", "http://127.0.0.1:1/debian", false)
+	sd := t.TempDir()
+	putBuild(t, sd, rel, time.Now(), "scx_simple")
+	// No network, no compiler, no vmlinux needed for a cached build.
+	res, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: sd, Clang: "no-such-clang"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Cached || res.KernelRelease != rel || !res.Has("scx_simple") {
+		t.Errorf("Build = %+v", res)
+	}
+	// By release too.
+	if res, err := Build(testCtx(t), BuildOptions{KernelVersion: rel, KernelCacheDir: kc, SchedDir: sd}); err != nil || !res.Cached {
+		t.Errorf("by release: %+v, %v", res, err)
+	}
+}
+
+func TestBuildNeedsBTF(t *testing.T) {
+	kc := kernelCache(t, rel, "", "", false)
+	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: t.TempDir(), Force: true})
+	if err == nil || !strings.Contains(err.Error(), "no vmlinux with BTF") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestBuildNeedsClang(t *testing.T) {
+	kc := kernelCache(t, rel, "", "", true)
+	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: t.TempDir(), Clang: "clang-does-not-exist-99"})
+	if err == nil || !strings.Contains(err.Error(), "clang-does-not-exist-99") || !strings.Contains(err.Error(), "apt-get install clang-22 llvm-22 libelf-dev zlib1g-dev libzstd-dev") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestBuildNoKernel(t *testing.T) {
+	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: t.TempDir(), SchedDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "ktstr kernel fetch") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// fakeMakefile stands in for tools/sched_ext/Makefile: scx_good "builds"
+// by copying a real ELF ($(ELF)), scx_bad fails like a BPF compile error.
+// It prints the variables each link is run with.
+const fakeMakefile = `c-sched-targets = scx_good scx_bad
+
+BINDIR := $(O)/build/bin
+
+all: $(c-sched-targets)
+
+$(BINDIR)/scx_good:
+	@mkdir -p $(BINDIR)
+	@echo "LINK LDFLAGS=[$(LDFLAGS)] CLANG=$(CLANG) BTF=$(notdir $(VMLINUX_BTF))"
+	cp $(ELF) $@
+	chmod 755 $@
+
+scx_good: $(BINDIR)/scx_good
+
+scx_bad:
+	@echo "scx_bad.bpf.c:3:1: error: unknown type name 'oops'"
+	@false
+
+.PHONY: all $(c-sched-targets)
+`
+
+func TestBuildEndToEnd(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Skip("no cc")
+	}
+	elfPath, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true")
+	}
+	const top = "linux-source-7.3/"
+	tarball := makeTarXz(t, []tarEntry{
+		{name: top, typ: tar.TypeDir, mode: 0o755},
+		{name: top + "Makefile", typ: tar.TypeReg, data: "# top\n"},
+		{name: top + "drivers/skipped.c", typ: tar.TypeReg, data: "int x;\n"},
+		{name: top + "tools/sched_ext/Makefile", typ: tar.TypeReg, data: fakeMakefile},
+	})
+	deb := archivetest.BuildDeb(t, "linux-source-7.3", "7.3.4-1~bpo13+1", "all", "xz", map[string][]byte{
+		"./usr/src/linux-source-7.3.tar.xz": tarball,
+	})
+	debPath := "pool/main/l/linux/linux-source-7.3_7.3.4-1~bpo13+1_all.deb"
+	srv := archivetest.New(t, archivetest.Options{
+		Kernels: []archivetest.Kernel{{Release: rel, Version: "7.3.4-1~bpo13+1", Vmlinuz: []byte("k"), Config: []byte("CONFIG_SCHED_CLASS_EXT=y\n")}},
+		ExtraPackages: fmt.Sprintf("Package: linux-source-7.3\nVersion: 7.3.4-1~bpo13+1\nArchitecture: all\nFilename: %s\nSize: %d\nSHA256: %s\n\n",
+			debPath, len(deb), archivetest.Sum(deb)),
+	})
+	srv.Set(debPath, deb)
+
+	// The archive is the one the kernel came from (its metadata says).
+	t.Setenv(kernel.MirrorEnv, "")
+	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", srv.URL, true)
+	sd, work := t.TempDir(), t.TempDir()
+	t.Setenv("ELF", elfPath) // make imports the environment
+	var log, buildLog strings.Builder
+	opts := BuildOptions{
+		KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{},
+		Clang: "true", LLVMStrip: "true", Log: &log, BuildLog: &buildLog,
+	}
+	res, err := Build(testCtx(t), opts)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, log.String())
+	}
+	if res.Cached || res.KernelRelease != rel || res.SourceVersion != "7.3.4-1~bpo13+1" || res.Mirror != srv.URL {
+		t.Errorf("result = %+v", res)
+	}
+	if strings.Join(res.Binaries, ",") != "scx_good" || strings.Join(res.Failed, ",") != "scx_bad" {
+		t.Errorf("binaries %v, failed %v", res.Binaries, res.Failed)
+	}
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Output, "unknown type name 'oops'") {
+		t.Errorf("failures = %+v", res.Failures)
+	}
+	if res.Dir != filepath.Join(sd, rel) || !isExecutable(filepath.Join(res.Dir, "scx_good")) {
+		t.Errorf("not installed: %s", res.Dir)
+	}
+	// A dynamic link first, then the static relink of what built.
+	if got := buildLog.String(); strings.Count(got, "LINK ") != 2 ||
+		!strings.Contains(got, "LINK LDFLAGS=[] CLANG=true BTF=vmlinux") ||
+		!strings.Contains(got, "LINK LDFLAGS=[-static -lelf -lz -lpthread]") {
+		t.Errorf("make runs:\n%s", got)
+	}
+	// /usr/bin/true is dynamically linked: said, not hidden.
+	if res.Static || !strings.Contains(strings.Join(res.Notes, "\n"), "scx_good is not statically linked") {
+		t.Errorf("static = %v, notes %q", res.Static, res.Notes)
+	}
+	var phases []string
+	for _, p := range res.Phases {
+		phases = append(phases, p.Name)
+	}
+	if strings.Join(phases, ",") != "index,download,extract,build,relink,install" {
+		t.Errorf("phases = %v", phases)
+	}
+	if res.Disk.Deb != int64(len(deb)) || res.Disk.Installed == 0 {
+		t.Errorf("disk = %+v", res.Disk)
+	}
+	// The temporary tree is gone.
+	if ents, _ := os.ReadDir(work); len(ents) != 0 {
+		t.Errorf("work dir not cleaned: %v", ents)
+	}
+	// Cached now; --force rebuilds.
+	if res, err := Build(testCtx(t), opts); err != nil || !res.Cached {
+		t.Errorf("second build: %+v, %v", res, err)
+	}
+	opts.Force = true
+	if res, err := Build(testCtx(t), opts); err != nil || res.Cached {
+		t.Errorf("forced build: %+v, %v", res, err)
+	}
+}
+
+func TestBuildAllFail(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Skip("no cc")
+	}
+	const top = "linux-source-7.3/"
+	tarball := makeTarXz(t, []tarEntry{
+		{name: top + "tools/sched_ext/Makefile", typ: tar.TypeReg, data: "c-sched-targets = scx_bad\nscx_bad:\n\t@echo 'fatal error: gelf.h: No such file or directory'\n\t@false\n"},
+	})
+	deb := archivetest.BuildDeb(t, "linux-source-7.3", "7.3.4-1~bpo13+1", "all", "xz", map[string][]byte{"./usr/src/linux-source-7.3.tar.xz": tarball})
+	debPath := "pool/main/l/linux/src.deb"
+	srv := archivetest.New(t, archivetest.Options{
+		Kernels: []archivetest.Kernel{{Release: rel, Version: "7.3.4-1~bpo13+1", Vmlinuz: []byte("k"), Config: []byte("x")}},
+		ExtraPackages: fmt.Sprintf("Package: linux-source-7.3\nVersion: 7.3.4-1~bpo13+1\nFilename: %s\nSize: %d\nSHA256: %s\n\n",
+			debPath, len(deb), archivetest.Sum(deb)),
+	})
+	srv.Set(debPath, deb)
+	t.Setenv(kernel.MirrorEnv, "")
+	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", srv.URL, true)
+	sd, work := t.TempDir(), t.TempDir()
+	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{}, Clang: "true", LLVMStrip: "true"})
+	if err == nil {
+		t.Fatal("a build producing nothing succeeded")
+	}
+	for _, want := range []string{"make -C tools/sched_ext failed", "gelf.h: No such file", "apt-get install clang-22"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if ents, _ := os.ReadDir(work); len(ents) != 0 {
+		t.Errorf("work dir not cleaned after a failure: %v", ents)
+	}
+	if ents, _ := os.ReadDir(sd); len(ents) != 0 {
+		t.Errorf("schedulers cache touched after a failure: %v", ents)
+	}
+
+	// A corrupt package is caught before anything is unpacked.
+	bad := append([]byte(nil), deb...)
+	bad[len(bad)/2] ^= 1
+	srv.Set(debPath, bad)
+	_, err = Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{}, Clang: "true", LLVMStrip: "true"})
+	if err == nil || !strings.Contains(err.Error(), "SHA256 mismatch") {
+		t.Errorf("corrupt package: %v", err)
+	}
+	if ents, _ := os.ReadDir(work); len(ents) != 0 {
+		t.Errorf("work dir not cleaned after a bad download: %v", ents)
+	}
+}

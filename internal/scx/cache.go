@@ -1,0 +1,232 @@
+// Package scx builds the Linux kernel's example sched_ext schedulers
+// (tools/sched_ext: scx_simple, scx_qmap, scx_central, ...) from Debian's
+// linux-source-<major.minor> package, statically linked, into a cache the
+// harness finds them in, one directory per kernel release.
+package scx
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ktstr-go/ktstr/internal/kernel"
+)
+
+// Environment variables.
+const (
+	// SchedDirEnv overrides the schedulers cache directory.
+	SchedDirEnv = "KTSTR_SCHED_DIR"
+	// SchedulerEnv names a directory Find looks in before the cache.
+	SchedulerEnv = "KTSTR_SCHEDULER"
+)
+
+// MetadataFile describes a build directory; see Metadata.
+const MetadataFile = "metadata.json"
+
+// Names of directories being written or replaced in the cache; List skips
+// them.
+const (
+	tempPrefix = ".tmp-"
+	oldPrefix  = ".old-"
+	tempMaxAge = time.Hour
+)
+
+// Metadata is the content of a build directory's metadata.json.
+type Metadata struct {
+	// KernelRelease is the kernel the schedulers were built against (its
+	// BTF made vmlinux.h), e.g. "7.3.4+deb13-amd64"; also the directory
+	// name.
+	KernelRelease string `json:"kernel_release"`
+	// SourcePackage and SourceVersion name the Debian source package
+	// built, e.g. "linux-source-7.3" "7.3.4-1~bpo13+1".
+	SourcePackage string `json:"source_package"`
+	SourceVersion string `json:"source_version"`
+	// Mirror and Suite say where the source came from.
+	Mirror string `json:"mirror,omitempty"`
+	Suite  string `json:"suite,omitempty"`
+	// ArchiveVerified reports that the archive's OpenPGP signature was
+	// checked; false means only checksums protected the download.
+	ArchiveVerified bool `json:"archive_verified"`
+	// BuiltAt orders builds; List returns the newest first.
+	BuiltAt time.Time `json:"built_at"`
+	// Binaries lists the scheduler binaries in the directory, sorted.
+	Binaries []string `json:"binaries"`
+	// Failed lists schedulers of the source tree that did not build.
+	Failed []string `json:"failed,omitempty"`
+	// Clang is the first line of `clang --version` of the compiler used.
+	Clang string `json:"clang"`
+	// Static reports that every binary is statically linked.
+	Static bool `json:"static"`
+}
+
+// Built is one build directory in the cache.
+type Built struct {
+	// Dir holds the binaries and metadata.json.
+	Dir string
+	Metadata
+}
+
+// Path returns the path of binary name in the build.
+func (b *Built) Path(name string) string { return filepath.Join(b.Dir, name) }
+
+// Has reports whether the build has binary name.
+func (b *Built) Has(name string) bool {
+	for _, n := range b.Binaries {
+		if n == name {
+			return isExecutable(b.Path(name))
+		}
+	}
+	return false
+}
+
+// SchedDir returns the schedulers cache: $KTSTR_SCHED_DIR, else
+// "schedulers" beside the kernel cache (~/.cache/ktstr/schedulers by
+// default). It does not create it.
+func SchedDir() (string, error) {
+	if d := os.Getenv(SchedDirEnv); d != "" {
+		return d, nil
+	}
+	kc, err := kernel.CacheDir()
+	if err != nil {
+		return "", fmt.Errorf("%w (or set %s)", err, SchedDirEnv)
+	}
+	return filepath.Join(filepath.Dir(kc), "schedulers"), nil
+}
+
+// checkRelease rejects a kernel release that is not a plain directory
+// name.
+func checkRelease(rel string) error {
+	if rel == "" || rel == "." || rel == ".." || strings.ContainsAny(rel, "/\\\x00") || strings.HasPrefix(rel, ".") {
+		return fmt.Errorf("kernel release %q cannot name a directory", rel)
+	}
+	return nil
+}
+
+// ReadBuilt loads the build for kernel release rel from schedDir. It fails
+// when the directory or its metadata is missing or broken, or a listed
+// binary is gone.
+func ReadBuilt(schedDir, rel string) (*Built, error) {
+	if err := checkRelease(rel); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(schedDir, rel)
+	data, err := os.ReadFile(filepath.Join(dir, MetadataFile))
+	if err != nil {
+		return nil, err
+	}
+	b := &Built{Dir: dir}
+	if err := json.Unmarshal(data, &b.Metadata); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetadataFile), err)
+	}
+	if b.KernelRelease != rel {
+		return nil, fmt.Errorf("%s: kernel release %q does not match the directory name", filepath.Join(dir, MetadataFile), b.KernelRelease)
+	}
+	if len(b.Binaries) == 0 {
+		return nil, fmt.Errorf("%s lists no binaries", filepath.Join(dir, MetadataFile))
+	}
+	for _, n := range b.Binaries {
+		if !isExecutable(filepath.Join(dir, n)) {
+			return nil, fmt.Errorf("build %s lacks %s, which its metadata lists; run `ktstr sched build --force`", dir, n)
+		}
+	}
+	return b, nil
+}
+
+// List returns the builds in schedDir, newest first. Broken entries and
+// directories being written are skipped; a missing directory is empty.
+func List(schedDir string) ([]Built, error) {
+	ents, err := os.ReadDir(schedDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the schedulers cache: %w", err)
+	}
+	var out []Built
+	for _, de := range ents {
+		if !de.IsDir() || strings.HasPrefix(de.Name(), ".") {
+			continue
+		}
+		if b, err := ReadBuilt(schedDir, de.Name()); err == nil {
+			out = append(out, *b)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].BuiltAt.Equal(out[j].BuiltAt) {
+			return out[i].BuiltAt.After(out[j].BuiltAt)
+		}
+		return out[i].KernelRelease > out[j].KernelRelease
+	})
+	return out, nil
+}
+
+// install moves a filled temporary directory into place as
+// schedDir/<rel>, with one rename so readers never see half a build. An
+// existing build of that release is replaced.
+func install(schedDir, tmp, rel string) error {
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	final := filepath.Join(schedDir, rel)
+	err := os.Rename(tmp, final)
+	if err == nil {
+		return nil
+	}
+	if _, serr := os.Lstat(final); serr != nil {
+		return fmt.Errorf("move the build into place: %w", err)
+	}
+	aside, aerr := os.MkdirTemp(schedDir, oldPrefix+rel+"-")
+	if aerr != nil {
+		return fmt.Errorf("replace %s: %w", final, aerr)
+	}
+	defer os.RemoveAll(aside)
+	if err := os.Rename(final, filepath.Join(aside, rel)); err != nil {
+		return fmt.Errorf("replace %s: %w; remove it by hand", final, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Lstat(final); serr == nil {
+			return nil // a concurrent build put its copy in between
+		}
+		return fmt.Errorf("move the build into place: %w", err)
+	}
+	return nil
+}
+
+// sweep removes temporary directories left by crashed builds.
+func sweep(schedDir string) {
+	ents, err := os.ReadDir(schedDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), tempPrefix) && !strings.HasPrefix(e.Name(), oldPrefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > tempMaxAge {
+			os.RemoveAll(filepath.Join(schedDir, e.Name()))
+		}
+	}
+}
+
+// writeMetadata writes meta as dir/metadata.json.
+func writeMetadata(dir string, meta *Metadata) error {
+	js, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode metadata: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write metadata: %w", err)
+	}
+	return nil
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}

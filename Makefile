@@ -6,7 +6,7 @@ KTSTR    := $(GO) run ./cmd/ktstr
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TESTFLAGS ?=
 
-.PHONY: demo test setup deps kernel check bench
+.PHONY: demo test setup deps kernel schedulers check bench
 
 demo: setup
 	$(GO) test -v -count=1 ./examples/demo
@@ -14,7 +14,7 @@ demo: setup
 test: setup
 	$(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
 
-setup: deps kernel
+setup: deps kernel schedulers
 
 # QEMU (with qboot firmware, in qemu-system-data) from the distribution.
 deps:
@@ -26,6 +26,12 @@ deps:
 # A sched_ext kernel in the cache; a no-op when the newest is there already.
 kernel:
 	$(KTSTR) kernel fetch
+
+# The kernel's example sched_ext schedulers (scx_simple, scx_qmap, ...),
+# built from Debian's linux-source for the cached kernel; a no-op once built.
+schedulers: kernel
+	scripts/install-build-deps.sh
+	$(KTSTR) sched build
 
 check:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }

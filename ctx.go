@@ -23,6 +23,8 @@ type Ctx struct {
 	Duration time.Duration
 	// Scheduler names the scheduler under test ("eevdf" without sched_ext).
 	Scheduler string
+	// SchedulerPID is the sched_ext scheduler's process id, 0 under EEVDF.
+	SchedulerPID int
 
 	workers []*Workers
 	reports []wire.WorkerReport

@@ -197,6 +197,9 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 		Duration:  req.Duration,
 		Scheduler: spec.Scheduler.String(),
 	}
+	if sched != nil {
+		ctx.SchedulerPID = sched.PID()
+	}
 	if err := runBody(ctx, body); err != nil {
 		res.Failures = append(res.Failures, *err)
 	}

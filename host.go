@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/kernel"
+	"github.com/ktstr-go/ktstr/internal/scx"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -101,6 +102,18 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 	}
 	if !spec.Scheduler.IsEEVDF() && k.SchedExt == kernel.SupportNo {
 		return nil, fmt.Errorf("kernel %s (%s) has no sched_ext (CONFIG_SCHED_CLASS_EXT is not y) but scheduler %s needs it; run `ktstr kernel fetch` for one that has, or set KTSTR_KERNEL", k.Version, k.Image, spec.Scheduler)
+	}
+	if !spec.Scheduler.IsEEVDF() && !strings.Contains(spec.Scheduler.Path, "/") {
+		// Discovered at run time, on the host only: the spec is also
+		// evaluated in the guest, where the host's files are not.
+		p, err := scx.Find(spec.Scheduler.Path, k.Version)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler %s: %w", spec.Scheduler, err)
+		}
+		if spec.Scheduler.Name == "" {
+			spec.Scheduler.Name = spec.Scheduler.Path
+		}
+		spec.Scheduler.Path = p
 	}
 	initrd, err := hostInitramfs(spec.Scheduler)
 	if err != nil {

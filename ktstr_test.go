@@ -171,6 +171,9 @@ func TestVM(t *testing.T) {
 		{"HangingBody", testHangingBodyTimesOut},
 		{"BodyError", testBodyErrorFails},
 		{"BootNeverReachesInit", testBootRetry},
+		{"SchedExt", testSchedExtRuns},
+		{"SchedulerDies", testSchedulerDies},
+		{"SchedulerEjected", testSchedulerEjected},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

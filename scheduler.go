@@ -12,8 +12,11 @@ type Scheduler struct {
 	// Name is how results name the scheduler; defaults to the binary's
 	// base name.
 	Name string
-	// Path is the sched_ext scheduler binary on the host. It is packed into
-	// the guest with its shared libraries.
+	// Path is the sched_ext scheduler binary on the host, packed into the
+	// guest with its shared libraries. A bare name such as "scx_simple" is
+	// looked up when the VM is built: in $KTSTR_SCHEDULER (a directory),
+	// then among the schedulers `ktstr sched build` made for the kernel
+	// under test, then on $PATH.
 	Path string
 	// Args are the scheduler's arguments.
 	Args []string
@@ -29,8 +32,8 @@ type Scheduler struct {
 // EEVDF is the kernel's default scheduler: no sched_ext scheduler.
 var EEVDF = Scheduler{}
 
-// SchedExt returns a sched_ext scheduler run from the binary at path with
-// args.
+// SchedExt returns a sched_ext scheduler run from the binary at path (or a
+// bare name to look up, see [Scheduler.Path]) with args.
 func SchedExt(path string, args ...string) Scheduler {
 	return Scheduler{Path: path, Args: args}
 }

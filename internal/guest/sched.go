@@ -297,3 +297,6 @@ func (s *Scheduler) AttachAfter() time.Duration { return s.report.AttachAfter }
 
 // Ops is the sched_ext ops name the kernel reported.
 func (s *Scheduler) Ops() string { return s.report.Ops }
+
+// PID is the scheduler's process id.
+func (s *Scheduler) PID() int { return s.cmd.Process.Pid }

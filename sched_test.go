@@ -1,0 +1,66 @@
+package ktstr
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"testing"
+
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/wire"
+)
+
+// scxSimple is the kernel's own example scheduler, built by
+// `ktstr sched build`: a real sched_ext scheduler nobody here wrote.
+var scxSimple = Scheduler{Path: "scx_simple", Ops: "simple"}
+
+// testSchedExtRuns runs the spinners under scx_simple and checks, inside
+// the guest, that sched_ext really is in charge.
+func testSchedExtRuns(t *testing.T) {
+	Run(t, Spec{Topology: Topo(1, 2, 2, 1), Scheduler: scxSimple, Duration: 2 * time.Second},
+		func(ctx *Ctx) error {
+			if st := guest.SchedExtState(); st != "enabled" {
+				return fmt.Errorf("sched_ext state %q during the body, want enabled", st)
+			}
+			ops, err := os.ReadFile("/sys/kernel/sched_ext/root/ops")
+			if err != nil || strings.TrimSpace(string(ops)) != "simple" {
+				return fmt.Errorf("root/ops = %q (%v), want simple", ops, err)
+			}
+			if ctx.SchedulerPID == 0 {
+				return fmt.Errorf("Ctx.SchedulerPID is 0 under a sched_ext scheduler")
+			}
+			return spinnersBody(ctx)
+		})
+}
+
+// testSchedulerDies kills the scheduler during the body: the test must fail
+// as a scheduler death, with how it died.
+func testSchedulerDies(t *testing.T) {
+	expectFailure(t, Spec{Scheduler: scxSimple},
+		func(ctx *Ctx) error {
+			if err := syscall.Kill(ctx.SchedulerPID, syscall.SIGKILL); err != nil {
+				return err
+			}
+			time.Sleep(time.Second)
+			return nil
+		},
+		wire.FailSchedDied, "scheduler scx_simple died during the test: signal: killed")
+}
+
+// testSchedulerEjected has the kernel throw the scheduler out (SysRq-S, as
+// the kernel does on its own for a stall or a runtime error): the test must
+// fail as an ejection, quoting the kernel's reason.
+func testSchedulerEjected(t *testing.T) {
+	expectFailure(t, Spec{Scheduler: scxSimple},
+		func(ctx *Ctx) error {
+			if err := os.WriteFile("/proc/sysrq-trigger", []byte("S"), 0); err != nil {
+				return err
+			}
+			time.Sleep(time.Second)
+			return nil
+		},
+		wire.FailSchedEjected, "scheduler scx_simple was ejected by the kernel", "sysrq")
+}

@@ -68,6 +68,9 @@ func hostRun(t *testing.T, spec Spec, topo Topology) {
 		t.Fatalf("ktstr: %v", err)
 	}
 	report(t, spec, topo, r)
+	if err := writerFor(r.kernel).Write(sidecarResult(t.Name(), spec, topo, r)); err != nil {
+		t.Logf("ktstr: writing the result file: %v", err)
+	}
 }
 
 // hostRunResult is one VM run of one variant.

@@ -1,100 +1,205 @@
 package guest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"os"
 	"os/exec"
-	"runtime"
-	"runtime/debug"
-	"sync/atomic"
+	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/work"
 )
 
 // WorkerEnv is the environment variable that turns the test binary into a
-// worker process; its value is the work type.
+// worker process. Its value is the worker's configuration (JSON), or, as
+// before, a bare work kind name such as "spin".
 const WorkerEnv = "KTSTR_WORKER"
-
-// WorkSpin is the CPU-spinning work type.
-const WorkSpin = "spin"
 
 // Worker file descriptors, as the child sees them.
 const (
-	fdStart  = 3 // one byte starts the work; EOF stops it
-	fdReport = 4 // the worker writes its JSON report here before exiting
+	fdStart  = 3 // one byte starts the work; end of file stops it
+	fdReport = 4 // 'R' when ready (or 'E' and an error), then the JSON report
+	// Further descriptors (the group's memfd, pipe ends) follow from 5 on;
+	// the configuration names them.
+	fdFirstExtra = 5
 )
 
-// Workers is a group of worker processes started together in one cgroup.
+// readyTimeout bounds a worker's start-up. Under emulation a Go process
+// takes a good part of a second to get ready.
+const readyTimeout = 30 * time.Second
+
+// workerConfig is what the parent tells one worker, in WorkerEnv.
+type workerConfig struct {
+	Type      work.Type      `json:"type"`
+	Index     int            `json:"index"`
+	Workers   int            `json:"workers"`
+	Policy    work.Policy    `json:"policy,omitzero"`
+	MemPolicy work.MemPolicy `json:"mem_policy,omitzero"`
+	// CPUs is the worker's resolved affinity; empty inherits.
+	CPUs []int `json:"cpus,omitempty"`
+	// SharedFD is the group's memfd, PipeIn and PipeOut the pair's pipe
+	// ends; 0 when not used.
+	SharedFD int `json:"shared_fd,omitempty"`
+	PipeIn   int `json:"pipe_in,omitempty"`
+	PipeOut  int `json:"pipe_out,omitempty"`
+}
+
+// Workers is a work group's worker processes, created in one cgroup and
+// started together.
 type Workers struct {
-	cgroup  string
-	work    string
-	procs   []*workerProc
-	started time.Time
-	done    bool
+	cgroup   string
+	group    work.Group
+	expected []int
+	procs    []*workerProc
+	shared   []byte // the group's memfd, mapped: the stop flag, the slots
+	done     bool
+	killOnce sync.Once
 }
 
 type workerProc struct {
 	cmd    *exec.Cmd
+	index  int
 	start  *os.File // write end of the start pipe
 	report *os.File // read end of the report pipe
 }
 
-// SpawnWorkers starts n worker processes of the given work type directly
-// inside the cgroup directory dir (clone3 with CLONE_INTO_CGROUP, so no work
-// is ever done outside it). They wait until [Workers.Start].
-func SpawnWorkers(dir, name, work string, n int, stderr io.Writer) (*Workers, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("spawn workers in %s: count %d, want at least 1", name, n)
+// SpawnGroup creates the worker processes of g directly inside the cgroup
+// directory cgroupDir (clone3 with CLONE_INTO_CGROUP, so no work is ever
+// done outside it); cgroupDir "" leaves them in the caller's cgroup.
+// cgroupName is what reports and errors call the cgroup.
+//
+// affinity gives each worker's CPUs, resolved from g.Affinity (see
+// [ResolveAffinity]): nil, or one entry per worker, an empty entry
+// inheriting the cgroup's cpuset. expectedCPUs is the cgroup's cpuset,
+// copied into every report for isolation checks (nil: none known).
+// The workers' stdout and stderr go to stderr (nil discards them).
+//
+// The workers apply g's policy, affinity and memory policy, map their
+// buffers, say they are ready and wait for [Workers.Start]. An error in
+// any of that is returned here, and no worker is left running.
+func SpawnGroup(cgroupDir, cgroupName string, g work.Group, affinity [][]int, expectedCPUs []int, stderr io.Writer) (*Workers, error) {
+	if g.Type.Kind == "" {
+		g.Type.Kind = work.SpinKind
 	}
-	if work != WorkSpin {
-		return nil, fmt.Errorf("spawn workers in %s: unknown work type %q (have: %s)", name, work, WorkSpin)
+	n := g.WorkerCount()
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("work group in %s: %w", cgroupName, err)
 	}
-	cg, err := os.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("spawn workers: open cgroup %s: %w", name, err)
+	if affinity != nil && len(affinity) != n {
+		return nil, fmt.Errorf("work group in %s: %d affinity entries for %d workers", cgroupName, len(affinity), n)
 	}
-	defer cg.Close()
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	w := &Workers{cgroup: name, work: work}
-	for range n {
-		p, err := spawn(self, work, int(cg.Fd()), stderr)
+	cgroupFD := -1
+	if cgroupDir != "" {
+		cg, err := os.Open(cgroupDir)
+		if err != nil {
+			return nil, fmt.Errorf("spawn workers: open cgroup %s: %w", cgroupName, err)
+		}
+		defer cg.Close()
+		cgroupFD = int(cg.Fd())
+	}
+
+	// The group's shared memory (control page, slots), created here so
+	// that all the group's workers inherit it; the parent keeps a mapping
+	// to set the stop flag.
+	fd, err := unix.MemfdCreate("ktstr-work-group", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("work group in %s: memfd: %w", cgroupName, err)
+	}
+	shared := os.NewFile(uintptr(fd), "ktstr-work-group")
+	defer shared.Close()
+	size := sharedSize(g.Type, n)
+	if err := shared.Truncate(int64(size)); err != nil {
+		return nil, fmt.Errorf("work group in %s: memfd: %w", cgroupName, err)
+	}
+	ctl, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("work group in %s: mapping the memfd: %w", cgroupName, err)
+	}
+	w := &Workers{cgroup: cgroupName, group: g, expected: slices.Clone(expectedCPUs), shared: ctl}
+	var pipes []*os.File // per worker: its read end, then its write end
+	defer func() {
+		for _, f := range pipes {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	if pipeKind(g.Type.Kind) {
+		pipes = make([]*os.File, 2*n)
+		for i := 0; i < n; i += 2 {
+			// a: i to i+1; b: i+1 to i.
+			ar, aw, err := os.Pipe()
+			if err != nil {
+				w.Kill()
+				return nil, err
+			}
+			br, bw, err := os.Pipe()
+			if err != nil {
+				ar.Close()
+				aw.Close()
+				w.Kill()
+				return nil, err
+			}
+			pipes[2*i], pipes[2*i+1] = br, aw
+			pipes[2*(i+1)], pipes[2*(i+1)+1] = ar, bw
+		}
+	}
+	for i := range n {
+		cfg := workerConfig{Type: g.Type, Index: i, Workers: n, Policy: g.Policy, MemPolicy: g.MemPolicy}
+		if affinity != nil {
+			cfg.CPUs = affinity[i]
+		}
+		cfg.SharedFD = fdFirstExtra
+		extra := []*os.File{shared}
+		if pipes != nil {
+			cfg.PipeIn = fdFirstExtra + len(extra)
+			cfg.PipeOut = cfg.PipeIn + 1
+			extra = append(extra, pipes[2*i], pipes[2*i+1])
+		}
+		p, err := spawnWorker(self, cfg, extra, cgroupFD, stderr)
+		if pipes != nil {
+			// These ends belong to worker i alone: the parent's copies
+			// would keep a pair's pipe open after a worker is gone.
+			pipes[2*i].Close()
+			pipes[2*i+1].Close()
+			pipes[2*i], pipes[2*i+1] = nil, nil
+		}
 		if err != nil {
 			w.Kill()
-			return nil, fmt.Errorf("spawn worker in %s: %w", name, err)
+			return nil, fmt.Errorf("spawn worker %d in %s: %w", i, cgroupName, err)
 		}
 		w.procs = append(w.procs, p)
 	}
-	// Two-phase start: a worker says it is ready once its runtime is up, so
-	// Start releases them all at the same moment. Under emulation a Go
-	// process takes a good part of a second to get there.
+	// Two-phase start: a worker says it is ready once it has applied its
+	// settings and mapped its buffers, so Start releases them all at the
+	// same moment.
 	for _, p := range w.procs {
-		_ = p.report.SetReadDeadline(time.Now().Add(readyTimeout))
-		var b [1]byte
-		if _, err := io.ReadFull(p.report, b[:]); err != nil {
+		if err := p.awaitReady(); err != nil {
 			w.Kill()
-			return nil, fmt.Errorf("worker %d in %s did not get ready within %v: %v", p.cmd.Process.Pid, name, readyTimeout, err)
+			return nil, fmt.Errorf("worker %d (pid %d) in %s: %w", p.index, p.cmd.Process.Pid, cgroupName, err)
 		}
-		_ = p.report.SetReadDeadline(time.Time{})
 	}
 	return w, nil
 }
 
-// readyTimeout bounds a worker's start-up.
-const readyTimeout = 30 * time.Second
-
-func spawn(self, work string, cgroupFD int, stderr io.Writer) (*workerProc, error) {
+func spawnWorker(self string, cfg workerConfig, extra []*os.File, cgroupFD int, stderr io.Writer) (*workerProc, error) {
+	env, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
 	startR, startW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -106,10 +211,15 @@ func spawn(self, work string, cgroupFD int, stderr io.Writer) (*workerProc, erro
 		return nil, err
 	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), WorkerEnv+"="+work)
+	cmd.Env = append(withoutWorkerEnv(os.Environ()), WorkerEnv+"="+string(env))
 	cmd.Stdout, cmd.Stderr = stderr, stderr
-	cmd.ExtraFiles = []*os.File{startR, reportW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD, Setpgid: true}
+	cmd.ExtraFiles = append([]*os.File{startR, reportW}, extra...)
+	// Setpgid: a worker and anything it forks form one process group, which
+	// Kill ends as a whole.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cgroupFD >= 0 {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgroupFD
+	}
 	err = cmd.Start()
 	startR.Close()
 	reportW.Close()
@@ -118,10 +228,36 @@ func spawn(self, work string, cgroupFD int, stderr io.Writer) (*workerProc, erro
 		reportR.Close()
 		return nil, err
 	}
-	return &workerProc{cmd: cmd, start: startW, report: reportR}, nil
+	return &workerProc{cmd: cmd, index: cfg.Index, start: startW, report: reportR}, nil
 }
 
-// PIDs returns the workers' process ids.
+// withoutWorkerEnv drops an inherited WorkerEnv (a worker spawning workers).
+func withoutWorkerEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, WorkerEnv+"=") })
+}
+
+// awaitReady reads the worker's ready byte, or its set-up error.
+func (p *workerProc) awaitReady() error {
+	_ = p.report.SetReadDeadline(time.Now().Add(readyTimeout))
+	defer p.report.SetReadDeadline(time.Time{})
+	var b [1]byte
+	if _, err := io.ReadFull(p.report, b[:]); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("not ready within %v", readyTimeout)
+		}
+		return fmt.Errorf("exited before getting ready (%v)", err)
+	}
+	switch b[0] {
+	case 'R':
+		return nil
+	case 'E':
+		msg, _ := io.ReadAll(io.LimitReader(p.report, 4096))
+		return fmt.Errorf("set-up failed: %s", bytes.TrimSpace(msg))
+	}
+	return fmt.Errorf("bad ready byte %q", b[0])
+}
+
+// PIDs returns the workers' process ids, by index.
 func (w *Workers) PIDs() []int {
 	pids := make([]int, len(w.procs))
 	for i, p := range w.procs {
@@ -130,9 +266,14 @@ func (w *Workers) PIDs() []int {
 	return pids
 }
 
+// Cgroup returns the name of the workers' cgroup.
+func (w *Workers) Cgroup() string { return w.cgroup }
+
+// Group returns the work group the workers run.
+func (w *Workers) Group() work.Group { return w.group }
+
 // Start lets every worker begin.
 func (w *Workers) Start() error {
-	w.started = time.Now()
 	for _, p := range w.procs {
 		if _, err := p.start.Write([]byte{1}); err != nil {
 			return fmt.Errorf("start worker %d: %w", p.cmd.Process.Pid, err)
@@ -141,152 +282,97 @@ func (w *Workers) Start() error {
 	return nil
 }
 
-// Stop tells every worker to stop and collects their reports. Workers that
-// have not reported by the deadline are killed and reported as such.
-func (w *Workers) Stop(deadline time.Duration) ([]wire.WorkerReport, error) {
+// Collect tells every worker to stop (it closes their start pipes), and
+// returns one report per worker, by index, with PID, Cgroup, Index, Kind,
+// Messenger and ExpectedCPUs filled in. Workers that have not reported
+// within deadline are killed; their reports carry only those fields and
+// Exit says what happened. Finally every worker's process group is killed
+// and reaped, so nothing a worker forked outlives it. The error lists the
+// workers that did not report, and those whose loop failed (Exit set).
+func (w *Workers) Collect(deadline time.Duration) ([]work.Report, error) {
 	if w.done {
 		return nil, errors.New("workers already stopped")
 	}
 	w.done = true
+	w.signalStop()
 	for _, p := range w.procs {
 		p.start.Close()
 	}
 	type res struct {
 		i   int
-		r   wire.WorkerReport
+		r   work.Report
 		err error
 	}
 	ch := make(chan res, len(w.procs))
 	for i, p := range w.procs {
 		go func() {
-			var r wire.WorkerReport
+			var r work.Report
 			err := json.NewDecoder(p.report).Decode(&r)
 			ch <- res{i, r, err}
 		}()
 	}
-	reports := make([]wire.WorkerReport, len(w.procs))
+	reports := make([]work.Report, len(w.procs))
+	got := make([]bool, len(w.procs))
 	var errs []error
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
-	got := 0
+	pending := len(w.procs)
 loop:
-	for got < len(w.procs) {
+	for pending > 0 {
 		select {
 		case r := <-ch:
-			got++
-			pid := w.procs[r.i].cmd.Process.Pid
+			pending--
+			got[r.i] = true
 			if r.err != nil {
-				errs = append(errs, fmt.Errorf("worker %d in %s sent no report: %v", pid, w.cgroup, r.err))
+				reports[r.i].Exit = fmt.Sprintf("exited without a report (%v)", r.err)
+			} else {
+				reports[r.i] = r.r
 			}
-			r.r.PID, r.r.Cgroup, r.r.Work = pid, w.cgroup, w.work
-			reports[r.i] = r.r
 		case <-timer.C:
-			errs = append(errs, fmt.Errorf("%d of %d workers in %s did not stop within %v; killed", len(w.procs)-got, len(w.procs), w.cgroup, deadline))
 			break loop
 		}
 	}
 	w.Kill()
-	for _, p := range w.procs {
+	for i, p := range w.procs {
+		r := &reports[i]
+		r.PID, r.Cgroup, r.Index, r.Kind = p.cmd.Process.Pid, w.cgroup, p.index, w.group.Type.Kind
+		r.Messenger = w.group.Type.IsMessenger(p.index)
+		r.ExpectedCPUs = slices.Clone(w.expected)
+		if !got[i] {
+			r.Exit = fmt.Sprintf("killed after the stop deadline (%v)", deadline)
+		}
+		if r.Exit != "" {
+			errs = append(errs, fmt.Errorf("worker %d (pid %d) in %s: %s", p.index, r.PID, w.cgroup, r.Exit))
+		}
 		p.report.Close()
 	}
 	return reports, errors.Join(errs...)
 }
 
-// Kill kills every worker's process group and reaps them.
+// signalStop sets the group's stop flag and wakes every worker waiting on
+// a futex word of the group.
+func (w *Workers) signalStop() {
+	if w.shared != nil {
+		stopFlag(w.shared).Store(true)
+		wakeGroup(w.shared)
+	}
+}
+
+// Kill kills every worker's process group and reaps the workers. It is
+// safe to call more than once.
 func (w *Workers) Kill() {
-	for _, p := range w.procs {
-		_ = unix.Kill(-p.cmd.Process.Pid, unix.SIGKILL)
-		_ = p.cmd.Process.Kill()
-		_ = p.cmd.Wait()
-		p.start.Close()
-	}
-}
-
-// RunWorker is the worker process's main: it waits for the start byte, works
-// until told to stop, writes its report and returns.
-func RunWorker(work string) error {
-	// Keep the Go runtime's own activity out of the measurement: one P, so
-	// runtime work never runs in parallel with the loop, and no GC, since the
-	// loop does not allocate.
-	runtime.GOMAXPROCS(1)
-	debug.SetGCPercent(-1)
-	start := os.NewFile(fdStart, "start")
-	report := os.NewFile(fdReport, "report")
-	if start == nil || report == nil {
-		return errors.New("worker started without its pipes; workers are started by the harness")
-	}
-	if _, err := report.Write([]byte{'R'}); err != nil {
-		return fmt.Errorf("worker: signalling ready: %w", err)
-	}
-	var b [1]byte
-	if _, err := start.Read(b[:]); err != nil {
-		return fmt.Errorf("worker: waiting for start: %w", err)
-	}
-	var stop atomic.Bool
-	go func() {
-		// EOF (or any read) means stop.
-		_, _ = start.Read(b[:])
-		stop.Store(true)
-	}()
-	var r wire.WorkerReport
-	switch work {
-	case WorkSpin:
-		r = spin(&stop)
-	default:
-		return fmt.Errorf("worker: unknown work type %q", work)
-	}
-	return json.NewEncoder(report).Encode(r)
-}
-
-// spin burns CPU in fixed-size work units and notes the CPU it runs on after
-// each one.
-func spin(stop *atomic.Bool) wire.WorkerReport {
-	var ru0 unix.Rusage
-	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru0)
-	t0 := time.Now()
-	var cpus [1024 / 64]uint64
-	var units, migrations uint64
-	last := -1
-	x := uint64(t0.UnixNano())
-	for !stop.Load() {
-		for range 1 << 12 {
-			x = x*6364136223846793005 + 1442695040888963407
+	w.killOnce.Do(func() {
+		for _, p := range w.procs {
+			_ = unix.Kill(-p.cmd.Process.Pid, unix.SIGKILL)
+			_ = p.cmd.Process.Kill()
 		}
-		units++
-		if cpu := getcpu(); cpu >= 0 && cpu < 1024 {
-			cpus[cpu/64] |= 1 << (cpu % 64)
-			if last >= 0 && cpu != last {
-				migrations++
-			}
-			last = cpu
+		for _, p := range w.procs {
+			_ = p.cmd.Wait()
+			p.start.Close()
 		}
-	}
-	runtime.KeepAlive(x) // keeps the compiler from dropping the loop
-	wall := time.Since(t0)
-	var ru1 unix.Rusage
-	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru1)
-	cpuTime := time.Duration(unix.TimevalToNsec(ru1.Utime)+unix.TimevalToNsec(ru1.Stime)) -
-		time.Duration(unix.TimevalToNsec(ru0.Utime)+unix.TimevalToNsec(ru0.Stime))
-	var list []int
-	for i, word := range cpus {
-		for word != 0 {
-			b := bits.TrailingZeros64(word)
-			list = append(list, i*64+b)
-			word &^= 1 << b
+		if w.shared != nil {
+			_ = unix.Munmap(w.shared)
+			w.shared = nil
 		}
-	}
-	return wire.WorkerReport{WorkUnits: units, CPUTime: cpuTime, WallTime: wall, CPUs: list, Migrations: migrations}
+	})
 }
-
-// getcpu returns the CPU the caller runs on, or -1.
-func getcpu() int {
-	var cpu, node uint32
-	_, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), uintptr(unsafe.Pointer(&node)), 0)
-	if e != 0 {
-		return -1
-	}
-	return int(cpu)
-}
-
-// Cgroup returns the name of the workers' cgroup.
-func (w *Workers) Cgroup() string { return w.cgroup }

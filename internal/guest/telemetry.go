@@ -1,0 +1,273 @@
+package guest
+
+import (
+	"bytes"
+	"fmt"
+	"math/bits"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/work"
+)
+
+// This file is the worker's telemetry: the checkpoint routine every work
+// loop calls (CPU, migrations, longest gap), the wake-up latency reservoir,
+// and the readers of /proc/thread-self/schedstat, /proc/self/numa_maps and
+// getrusage. Nothing here allocates on the paths the loops call.
+
+// nanotime returns CLOCK_MONOTONIC in nanoseconds, read through the vDSO
+// without allocating. The clock is system-wide, so stamps written by one
+// worker into shared memory (or sent over a pipe) compare with another
+// worker's reading. (runtime.nanotime is one of the runtime functions the
+// Go team keeps reachable by linkname because widely used packages do.)
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// maxTrackedCPUs bounds the CPU ids recorded (the kernel's largest NR_CPUS).
+const maxTrackedCPUs = 8192
+
+// wakeReservoirCap is how many wake-up latencies a worker keeps: a uniform
+// sample of all it saw (WakeSamples counts those). 10000 keep the p99 well
+// estimated and the report under about 100 KB.
+const wakeReservoirCap = 10000
+
+// tracker is the state of the shared checkpoint routine.
+//
+// A checkpoint samples the time and the CPU. Between two checkpoints the
+// worker either ran or wanted to run, so the interval between them is a
+// gap; the longest is MaxGap, a worker the scheduler did not run for a
+// while shows there. Voluntary waits are not gaps: after a sleep or a wait
+// for a partner the worker calls woke with the time it became ready to run
+// again (the sleep's end, the partner's stamp), and the gap is counted from
+// then. So MaxGap is the longest time the worker wanted the CPU and did not
+// get it (or did not reach a checkpoint), sleeps included only by their
+// overshoot.
+type tracker struct {
+	start       int64 // nanotime when the work started
+	last        int64 // nanotime of the last checkpoint (or wake-up)
+	lastCPU     int   // CPU at the last checkpoint, -1 before the first
+	checkpoints uint64
+	migrations  uint64
+	maxGap      int64
+	maxGapCPU   int
+	maxGapAt    int64 // since start
+	cpus        [maxTrackedCPUs / 64]uint64
+	wake        reservoir
+
+	cpuBuf, nodeBuf uint32 // getcpu's results; fields, so nothing escapes
+}
+
+func newTracker(start int64, seed uint64) *tracker {
+	t := &tracker{start: start, last: start, lastCPU: -1, maxGapCPU: -1}
+	t.wake.init(wakeReservoirCap, seed)
+	return t
+}
+
+// checkAt records a checkpoint at time now on cpu (the pure part of
+// checkpoint, for tests).
+func (t *tracker) checkAt(now int64, cpu int) {
+	t.checkpoints++
+	if gap := now - t.last; gap > t.maxGap {
+		t.maxGap, t.maxGapCPU, t.maxGapAt = gap, cpu, now-t.start
+	}
+	if now > t.last {
+		t.last = now
+	}
+	if cpu >= 0 && cpu < maxTrackedCPUs {
+		t.cpus[cpu>>6] |= 1 << (cpu & 63)
+		if t.lastCPU >= 0 && cpu != t.lastCPU {
+			t.migrations++
+		}
+		t.lastCPU = cpu
+	}
+}
+
+// wokeAt records that the worker resumed at now after a wait that ended at
+// ready (when it became runnable again): a wake-up latency of now-ready
+// when sample is set, and a checkpoint whose gap counts from ready.
+func (t *tracker) wokeAt(now, ready int64, cpu int, sample bool) {
+	ready = min(ready, now)
+	if sample {
+		t.wake.add(now - ready)
+	}
+	if ready > t.last {
+		t.last = ready
+	}
+	t.checkAt(now, cpu)
+}
+
+// checkpoint records a checkpoint now.
+func (t *tracker) checkpoint() { t.checkAt(nanotime(), t.getcpu()) }
+
+// woke records a wake-up now, the wait having ended at ready.
+func (t *tracker) woke(ready int64, sample bool) { t.wokeAt(nanotime(), ready, t.getcpu(), sample) }
+
+// getcpu returns the CPU the calling thread runs on, or -1.
+func (t *tracker) getcpu() int {
+	_, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&t.cpuBuf)), uintptr(unsafe.Pointer(&t.nodeBuf)), 0)
+	if e != 0 {
+		return -1
+	}
+	return int(t.cpuBuf)
+}
+
+// fill copies what the tracker saw into r.
+func (t *tracker) fill(r *work.Report) {
+	r.CPUs = nil
+	for i, word := range t.cpus {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			r.CPUs = append(r.CPUs, i*64+b)
+			word &^= 1 << b
+		}
+	}
+	r.Checkpoints = t.checkpoints
+	r.Migrations = t.migrations
+	r.MaxGap = time.Duration(t.maxGap)
+	r.MaxGapCPU = t.maxGapCPU
+	r.MaxGapAt = time.Duration(t.maxGapAt)
+	r.WakeSamples = t.wake.total
+	if len(t.wake.buf) > 0 {
+		r.WakeLatencies = make([]time.Duration, len(t.wake.buf))
+		for i, v := range t.wake.buf {
+			r.WakeLatencies[i] = time.Duration(v)
+		}
+	}
+}
+
+// reservoir keeps a uniform random sample of at most cap(buf) values out of
+// all added (Vitter's Algorithm R), with a xorshift64* generator: cheap,
+// and no allocation after init.
+type reservoir struct {
+	buf   []int64
+	total uint64
+	rng   uint64
+}
+
+func (r *reservoir) init(capacity int, seed uint64) {
+	r.buf = make([]int64, 0, capacity)
+	r.rng = seed | 1 // xorshift needs a non-zero state
+}
+
+// next returns the next pseudo-random number (xorshift64*).
+func (r *reservoir) next() uint64 {
+	x := r.rng
+	x ^= x >> 12
+	x ^= x << 25
+	x ^= x >> 27
+	r.rng = x
+	return x * 2685821657736338717
+}
+
+// add offers v: the first cap values are kept; after that the i-th value
+// (counting from 1) replaces a random kept one with probability cap/i.
+func (r *reservoir) add(v int64) {
+	r.total++
+	if len(r.buf) < cap(r.buf) {
+		r.buf = append(r.buf, v)
+		return
+	}
+	// A uniform index in [0, total) without division (Lemire).
+	j, _ := bits.Mul64(r.next(), r.total)
+	if j < uint64(len(r.buf)) {
+		r.buf[j] = v
+	}
+}
+
+// schedstat is one reading of a thread's /proc/.../schedstat: time on the
+// CPU, time waiting on a run queue (run delay), and times run (timeslices).
+type schedstat struct {
+	cpu, runDelay, timeslices uint64
+}
+
+// parseSchedstat parses "cpu_ns run_delay_ns timeslices".
+func parseSchedstat(b []byte) (schedstat, error) {
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return schedstat{}, fmt.Errorf("schedstat %q: want 3 fields", bytes.TrimSpace(b))
+	}
+	var v [3]uint64
+	for i := range v {
+		n, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return schedstat{}, fmt.Errorf("schedstat %q: field %d: %v", bytes.TrimSpace(b), i+1, err)
+		}
+		v[i] = n
+	}
+	return schedstat{cpu: v[0], runDelay: v[1], timeslices: v[2]}, nil
+}
+
+// readSchedstat reads the calling thread's schedstat (the measured loop
+// thread: /proc/self/schedstat would be the thread group leader's, which is
+// the same thread only when the worker's main goroutine kept the main
+// thread). ok is false without CONFIG_SCHEDSTATS.
+func readSchedstat() (s schedstat, ok bool) {
+	b, err := os.ReadFile("/proc/thread-self/schedstat")
+	if err != nil {
+		return s, false
+	}
+	s, err = parseSchedstat(b)
+	return s, err == nil
+}
+
+// parseNUMAMaps counts the pages of anonymous mappings (heap, stacks, the
+// work buffers) per NUMA node from /proc/PID/numa_maps text, in base pages
+// (a 2 MiB huge page counts 512). File-backed mappings (the binary, shared
+// libraries, the group's shared memfd) are left out: their pages sit where
+// the page cache put them, not where the worker's memory policy did.
+func parseNUMAMaps(text string, basePageKB int) map[int]uint64 {
+	pages := map[int]uint64{}
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.Contains(line, " file=") {
+			continue
+		}
+		scale := uint64(1)
+		for _, kv := range f[2:] {
+			if v, ok := strings.CutPrefix(kv, "kernelpagesize_kB="); ok {
+				if kb, err := strconv.Atoi(v); err == nil && basePageKB > 0 && kb > basePageKB {
+					scale = uint64(kb / basePageKB)
+				}
+			}
+		}
+		for _, kv := range f[2:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || len(k) < 2 || k[0] != 'N' {
+				continue
+			}
+			node, err1 := strconv.Atoi(k[1:])
+			n, err2 := strconv.ParseUint(v, 10, 64)
+			if err1 != nil || err2 != nil || node < 0 {
+				continue
+			}
+			pages[node] += n * scale
+		}
+	}
+	return pages
+}
+
+// readNUMAPages reads the worker's own page counts per node.
+func readNUMAPages() map[int]uint64 {
+	b, err := os.ReadFile("/proc/self/numa_maps")
+	if err != nil {
+		return nil
+	}
+	return parseNUMAMaps(string(b), os.Getpagesize()/1024)
+}
+
+// processCPUTime returns the user plus system time of every thread of the
+// worker process (getrusage RUSAGE_SELF): the loop thread and the Go
+// runtime's few others, which the worker keeps idle.
+func processCPUTime() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(unix.TimevalToNsec(ru.Utime) + unix.TimevalToNsec(ru.Stime))
+}

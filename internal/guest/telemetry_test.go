@@ -1,0 +1,216 @@
+package guest
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/work"
+)
+
+const ms = int64(time.Millisecond)
+
+// TestTrackerGaps checks the gap, CPU and migration bookkeeping with
+// injected times.
+func TestTrackerGaps(t *testing.T) {
+	tr := newTracker(1000*ms, 1)
+	tr.checkAt(1001*ms, 2)
+	tr.checkAt(1003*ms, 2)
+	tr.checkAt(1010*ms, 3) // 7 ms gap, a migration
+	tr.checkAt(1011*ms, 2) // a migration back
+	var r work.Report
+	tr.fill(&r)
+	if r.MaxGap != 7*time.Millisecond || r.MaxGapCPU != 3 || r.MaxGapAt != 10*time.Millisecond {
+		t.Errorf("max gap %v on %d at %v, want 7ms on 3 at 10ms", r.MaxGap, r.MaxGapCPU, r.MaxGapAt)
+	}
+	if r.Checkpoints != 4 || r.Migrations != 2 || !slices.Equal(r.CPUs, []int{2, 3}) {
+		t.Errorf("checkpoints %d migrations %d CPUs %v, want 4 2 [2 3]", r.Checkpoints, r.Migrations, r.CPUs)
+	}
+	if r.WakeSamples != 0 || r.WakeLatencies != nil {
+		t.Errorf("wake samples %d %v, want none", r.WakeSamples, r.WakeLatencies)
+	}
+}
+
+// TestTrackerWake checks that a wait is not a gap, only the time from
+// being ready to running is: a 100 ms sleep that ends 2 ms late is a 2 ms
+// gap and a 2 ms wake-up latency.
+func TestTrackerWake(t *testing.T) {
+	tr := newTracker(0, 1)
+	tr.checkAt(5*ms, 0)                // before sleeping
+	tr.wokeAt(107*ms, 105*ms, 0, true) // asked to wake at 105
+	tr.checkAt(110*ms, 0)
+	if tr.maxGap != 5*ms { // the first interval, 0 to 5
+		t.Errorf("max gap %v, want 5ms", time.Duration(tr.maxGap))
+	}
+	tr.wokeAt(200*ms, 150*ms, 1, true) // ready at 150, ran at 200: a 50 ms gap
+	if tr.maxGap != 50*ms || tr.maxGapCPU != 1 || tr.maxGapAt != 200*ms {
+		t.Errorf("max gap %v on %d at %v, want 50ms on 1 at 200ms", time.Duration(tr.maxGap), tr.maxGapCPU, time.Duration(tr.maxGapAt))
+	}
+	// A partner stamp older than the last checkpoint (the turn was
+	// already ours): the gap counts from the checkpoint.
+	tr.wokeAt(201*ms, 100*ms, 1, true)
+	tr.wokeAt(202*ms, 203*ms, 1, false) // a stamp "after" now: latency 0
+	var r work.Report
+	tr.fill(&r)
+	want := []time.Duration{2 * time.Millisecond, 50 * time.Millisecond, 101 * time.Millisecond}
+	if r.WakeSamples != 3 || !slices.Equal(r.WakeLatencies, want) {
+		t.Errorf("wake latencies %v (%d), want %v", r.WakeLatencies, r.WakeSamples, want)
+	}
+	if r.MaxGap != 50*time.Millisecond || r.Migrations != 1 {
+		t.Errorf("max gap %v migrations %d, want 50ms 1", r.MaxGap, r.Migrations)
+	}
+}
+
+// TestReservoir checks that the reservoir keeps a uniform sample: the
+// sample's mean and its spread over ten equal bins match the stream's.
+func TestReservoir(t *testing.T) {
+	const n, k = 1_000_000, 10_000
+	var r reservoir
+	r.init(k, 42)
+	for i := range n {
+		r.add(int64(i))
+	}
+	if r.total != n || len(r.buf) != k {
+		t.Fatalf("total %d kept %d, want %d %d", r.total, len(r.buf), n, k)
+	}
+	var sum float64
+	var bins [10]int
+	for _, v := range r.buf {
+		sum += float64(v)
+		bins[v*10/n]++
+	}
+	// Mean of a uniform sample of k from 0..n-1: n/2, standard error
+	// n/sqrt(12k), about 2900; allow 5 of them.
+	if mean := sum / k; math.Abs(mean-n/2) > 5*n/math.Sqrt(12*k) {
+		t.Errorf("sample mean %.0f, want about %d", mean, n/2)
+	}
+	// Chi-square over 10 bins, 9 degrees of freedom: 27.9 is p = 0.001.
+	var chi float64
+	for _, b := range bins {
+		d := float64(b) - k/10
+		chi += d * d / (k / 10)
+	}
+	if chi > 27.9 {
+		t.Errorf("bins %v: chi-square %.1f, not uniform", bins, chi)
+	}
+	// Fewer values than the capacity: all kept, in order.
+	var small reservoir
+	small.init(10, 1)
+	for i := range 5 {
+		small.add(int64(i))
+	}
+	if !slices.Equal(small.buf, []int64{0, 1, 2, 3, 4}) {
+		t.Errorf("small reservoir %v", small.buf)
+	}
+}
+
+// TestHotPathsDoNotAllocate checks that what the loops call per unit does
+// not allocate (the workers run with the garbage collector off).
+func TestHotPathsDoNotAllocate(t *testing.T) {
+	w := &worker{t: newTracker(nanotime(), 1), rng: 1, every: 4, left: 4}
+	w.waitTS.Nsec = 1
+	var word uint32 = 1
+	for name, f := range map[string]func(){
+		"spin":       func() { w.spin(100) },
+		"tick":       w.tick,
+		"checkpoint": w.t.checkpoint,
+		"woke":       func() { w.t.woke(nanotime()-1000, true) },
+		"yield":      w.yieldSampled,
+		"sleep":      func() { w.sleep(time.Microsecond, true) },
+		"futex":      func() { futexWait(&word, 0, &w.waitTS); futexWake(&word, 1) },
+		"randn":      func() { w.randn(7) },
+	} {
+		if a := testing.AllocsPerRun(100, f); a != 0 {
+			t.Errorf("%s: %.1f allocations per call", name, a)
+		}
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	s, err := parseSchedstat([]byte("906670 579196 21\n"))
+	if err != nil || s != (schedstat{cpu: 906670, runDelay: 579196, timeslices: 21}) {
+		t.Errorf("got %+v, %v", s, err)
+	}
+	for _, bad := range []string{"", "1 2", "1 x 3"} {
+		if _, err := parseSchedstat([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if _, ok := readSchedstat(); !ok {
+		t.Log("no /proc/thread-self/schedstat here (CONFIG_SCHEDSTATS off?)")
+	}
+}
+
+func TestParseNUMAMaps(t *testing.T) {
+	const text = `556530463000 default file=/usr/bin/head mapped=2 N0=2 kernelpagesize_kB=4
+55653046e000 default file=/usr/bin/head anon=1 dirty=1 active=0 N0=1 kernelpagesize_kB=4
+5565305d0000 default heap anon=33 dirty=33 N0=20 N1=13 kernelpagesize_kB=4
+7f0000000000 bind:1 anon=1024 dirty=1024 N1=1024 kernelpagesize_kB=4
+7f1000000000 default anon=2 dirty=2 N0=1 N1=1 kernelpagesize_kB=2048
+7f2000000000 interleave:0-1 file=/memfd:ktstr-work-group\040(deleted) dirty=1 N0=1 kernelpagesize_kB=4
+7ffd5e1b6000 default stack anon=9 dirty=9 N0=9 kernelpagesize_kB=4
+7ffd5e1f9000 default
+`
+	got := parseNUMAMaps(text, 4)
+	want := map[int]uint64{0: 20 + 512 + 9, 1: 13 + 1024 + 512}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if p := readNUMAPages(); len(p) == 0 {
+		t.Log("no /proc/self/numa_maps here (CONFIG_NUMA off?)")
+	}
+}
+
+func TestResolveAffinity(t *testing.T) {
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	llcs := [][]int{{0, 1, 2, 3}, {4, 5, 6, 7}}
+	cg := []int{2, 3, 4, 5}
+	check := func(a work.Affinity, n int, cgroup []int, want [][]int) {
+		t.Helper()
+		got, err := ResolveAffinity(a, n, cgroup, all, llcs, 7)
+		if err != nil {
+			t.Fatalf("%v: %v", a, err)
+		}
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("%v with cgroup %v: %v, want %v", a, cgroup, got, want)
+		}
+	}
+	check(work.Inherit, 2, cg, nil)
+	check(work.LLCAligned, 3, cg, [][]int{{2, 3}, {4, 5}, {2, 3}})
+	check(work.LLCAligned, 2, nil, llcs)
+	check(work.SingleCPU, 5, cg, [][]int{{2}, {3}, {4}, {5}, {2}})
+	check(work.AllCPUs, 1, cg, [][]int{all})
+	check(work.Exact(6, 7), 2, cg, [][]int{{6, 7}, {6, 7}})
+
+	got, err := ResolveAffinity(work.RandomSubset, 50, cg, all, llcs, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, s := range got {
+		if len(s) != 2 || !slices.IsSorted(s) {
+			t.Errorf("random subset %v: want 2 sorted CPUs", s)
+		}
+		for _, c := range s {
+			if !slices.Contains(cg, c) {
+				t.Errorf("random subset %v outside the cgroup's %v", s, cg)
+			}
+			seen[c] = true
+		}
+	}
+	if len(seen) != len(cg) {
+		t.Errorf("50 random subsets used CPUs %v of %v", seen, cg)
+	}
+	again, _ := ResolveAffinity(work.RandomSubset, 50, cg, all, llcs, 7)
+	if !slices.EqualFunc(got, again, slices.Equal) {
+		t.Error("same seed, different subsets")
+	}
+	if _, err := ResolveAffinity(work.SingleCPU, 1, nil, nil, nil, 0); err == nil {
+		t.Error("no CPUs at all: no error")
+	}
+	if _, err := ResolveAffinity(work.Affinity{Mode: "sideways"}, 1, nil, all, nil, 0); err == nil {
+		t.Error("unknown mode: no error")
+	}
+}

@@ -2,14 +2,18 @@ package ktstr
 
 import (
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/cpuset"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/work"
 )
 
 // Ctx is what a test body gets inside the guest.
@@ -25,9 +29,19 @@ type Ctx struct {
 	Scheduler string
 	// SchedulerPID is the sched_ext scheduler's process id, 0 under EEVDF.
 	SchedulerPID int
+	// Assert is the check configuration in force: the defaults for the
+	// accelerator, then the scheduler's layer, then the test's.
+	Assert check.Assert
 
+	sched   *guest.Scheduler
+	start   time.Time
+	mu      sync.Mutex
 	workers []*Workers
-	reports []wire.WorkerReport
+	// reports holds the reports of stopped workers not yet checked.
+	reports  []work.Report
+	all      []work.Report
+	checks   *check.Result
+	timeline []wire.Phase
 }
 
 // Logf prints to the test's log. Inside the guest this reaches the host's
@@ -38,6 +52,33 @@ func (c *Ctx) Logf(format string, args ...any) {
 
 // Sleep waits for d.
 func (c *Ctx) Sleep(d time.Duration) { time.Sleep(d) }
+
+// Elapsed is the time since the body started.
+func (c *Ctx) Elapsed() time.Duration { return time.Since(c.start) }
+
+// Phase marks the start of a named phase of the body (a scenario step); the
+// timeline in the result shows when each began and ended.
+func (c *Ctx) Phase(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.Elapsed()
+	if n := len(c.timeline); n > 0 && c.timeline[n-1].End == 0 {
+		c.timeline[n-1].End = now
+	}
+	c.timeline = append(c.timeline, wire.Phase{Name: name, At: now})
+}
+
+// SchedulerAlive returns an error when the sched_ext scheduler under test
+// has died or the kernel has ejected it; nil under EEVDF.
+func (c *Ctx) SchedulerAlive() error {
+	if c.sched == nil {
+		return nil
+	}
+	if f := c.sched.Check(); f != nil {
+		return fmt.Errorf("%s", f.Message)
+	}
+	return nil
+}
 
 // CPUTopology is the CPU topology as the guest kernel reports it in sysfs.
 type CPUTopology struct {
@@ -67,10 +108,21 @@ func (t *CPUTopology) LLCOf(cpu int) int {
 	return -1
 }
 
+// NodeOf returns the NUMA node holding cpu, or -1.
+func (t *CPUTopology) NodeOf(cpu int) int {
+	for i, n := range t.Nodes {
+		if slices.Contains(n, cpu) {
+			return i
+		}
+	}
+	return -1
+}
+
 // Cgroups manages cgroup v2 groups under the harness's parent cgroup
 // (/sys/fs/cgroup/ktstr). Names are relative: "cg0", or "a/b" for nesting.
 type Cgroups struct {
-	m *guest.Cgroups
+	m   *guest.Cgroups
+	ctx *Ctx
 }
 
 // Create creates the cgroup name and any missing parents.
@@ -79,8 +131,25 @@ func (c *Cgroups) Create(name string) error {
 	return err
 }
 
-// SetCpuset restricts the cgroup to cpus; nil or empty clears it.
-func (c *Cgroups) SetCpuset(name string, cpus []int) error { return c.m.SetCpuset(name, cpus) }
+// SetCpuset restricts the cgroup to cpus; nil or empty clears it. Workers
+// already running in the cgroup may from now on use these CPUs too, as far
+// as isolation checks are concerned.
+func (c *Cgroups) SetCpuset(name string, cpus []int) error {
+	if err := c.m.SetCpuset(name, cpus); err != nil {
+		return err
+	}
+	c.ctx.allowCPUs(name, cpus)
+	return nil
+}
+
+// Cpuset returns the CPUs the cgroup may use (cpuset.cpus.effective).
+func (c *Cgroups) Cpuset(name string) ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(c.m.Path(name), "cpuset.cpus.effective"))
+	if err != nil {
+		return nil, fmt.Errorf("cpuset of cgroup %s: %w", name, err)
+	}
+	return cpuset.Parse(strings.TrimSpace(string(b)))
+}
 
 // Move moves process pid into the cgroup.
 func (c *Cgroups) Move(name string, pid int) error { return c.m.Move(name, pid) }
@@ -95,41 +164,50 @@ func (c *Cgroups) Remove(name string) error { return c.m.Remove(name) }
 // Path returns the cgroup's directory in the cgroup file system.
 func (c *Cgroups) Path(name string) string { return c.m.Path(name) }
 
-// Workers is a group of worker processes in one cgroup, started together.
+// Workers is a work group's worker processes in one cgroup, started
+// together.
 type Workers struct {
 	ctx     *Ctx
 	w       *guest.Workers
 	stopped bool
 }
 
-// WorkerReport is what one worker process measured.
-type WorkerReport struct {
-	// Cgroup is the cgroup the worker ran in.
-	Cgroup string
-	// PID is the worker's process id.
-	PID int
-	// WorkUnits counts fixed-size units of work done.
-	WorkUnits uint64
-	// CPUTime is the CPU time the worker used; WallTime how long it ran.
-	CPUTime, WallTime time.Duration
-	// CPUs lists the CPUs the worker was seen running on.
-	CPUs []int
-	// Migrations counts the CPU changes seen.
-	Migrations uint64
+// Spawn creates the workers of g inside cgroup (which must exist; "" is the
+// harness's parent cgroup, for host contention) without starting them: call
+// [Workers.Start], after placing every group that should start together.
+// The affinity intent of g is resolved against the cgroup's cpuset and the
+// guest topology.
+func (c *Ctx) Spawn(cgroup string, g work.Group) (*Workers, error) {
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("spawn in %s: %w", cgroupLabel(cgroup), err)
+	}
+	dir := c.Cgroups.m.Root()
+	var cpus []int
+	if cgroup != "" {
+		dir = c.Cgroups.Path(cgroup)
+		var err error
+		if cpus, err = c.Cgroups.Cpuset(cgroup); err != nil {
+			return nil, err
+		}
+	}
+	aff, err := guest.ResolveAffinity(g.Affinity, g.WorkerCount(), cpus, c.Topology.CPUs, c.Topology.LLCs, uint64(time.Now().UnixNano()))
+	if err != nil {
+		return nil, fmt.Errorf("spawn in %s: %w", cgroupLabel(cgroup), err)
+	}
+	gw, err := guest.SpawnGroup(dir, cgroup, g, aff, cpus, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	w := &Workers{ctx: c, w: gw}
+	c.mu.Lock()
+	c.workers = append(c.workers, w)
+	c.mu.Unlock()
+	return w, nil
 }
 
-// String summarises the report.
-func (r WorkerReport) String() string {
-	return fmt.Sprintf("worker %d in %s: %d units, cpu %v of %v wall, CPUs %s, %d migrations",
-		r.PID, r.Cgroup, r.WorkUnits, r.CPUTime.Round(time.Millisecond), r.WallTime.Round(time.Millisecond),
-		cpuset.Format(r.CPUs), r.Migrations)
-}
-
-// Spin starts n CPU-spinning worker processes inside cgroup (which must
-// exist). They are created in the cgroup, then started together, so no work
-// happens outside it.
-func (c *Ctx) Spin(cgroup string, n int) (*Workers, error) {
-	w, err := c.SpawnSpinners(cgroup, n)
+// Run spawns the workers of g in cgroup and starts them.
+func (c *Ctx) Run(cgroup string, g work.Group) (*Workers, error) {
+	w, err := c.Spawn(cgroup, g)
 	if err != nil {
 		return nil, err
 	}
@@ -141,56 +219,108 @@ func (c *Ctx) Spin(cgroup string, n int) (*Workers, error) {
 }
 
 // SpawnSpinners creates n CPU-spinning workers in cgroup without starting
-// them; call [Workers.Start]. Use it to place several groups before any
-// starts.
+// them.
 func (c *Ctx) SpawnSpinners(cgroup string, n int) (*Workers, error) {
-	var out io.Writer = os.Stderr
-	gw, err := guest.SpawnWorkers(c.Cgroups.Path(cgroup), cgroup, guest.WorkSpin, n, out)
-	if err != nil {
-		return nil, err
-	}
-	w := &Workers{ctx: c, w: gw}
-	c.workers = append(c.workers, w)
-	return w, nil
+	return c.Spawn(cgroup, work.Group{Type: work.Spin(), Workers: n})
+}
+
+// Spin starts n CPU-spinning workers in cgroup.
+func (c *Ctx) Spin(cgroup string, n int) (*Workers, error) {
+	return c.Run(cgroup, work.Group{Type: work.Spin(), Workers: n})
 }
 
 // PIDs returns the workers' process ids.
 func (w *Workers) PIDs() []int { return w.w.PIDs() }
 
+// Cgroup returns the workers' cgroup.
+func (w *Workers) Cgroup() string { return w.w.Cgroup() }
+
 // Start lets the workers begin.
 func (w *Workers) Start() error { return w.w.Start() }
 
 // Stop stops the workers and returns their reports. Workers that do not stop
-// within 5 s are killed and the error says so.
-func (w *Workers) Stop() ([]WorkerReport, error) {
+// within 5 s are killed and the error says so. Reports not checked by the
+// body ([Ctx.Check]) are checked against Ctx.Assert when the body ends.
+func (w *Workers) Stop() ([]work.Report, error) {
 	if w.stopped {
-		return nil, fmt.Errorf("workers already stopped")
+		return nil, fmt.Errorf("workers in %s already stopped", cgroupLabel(w.Cgroup()))
 	}
 	w.stopped = true
-	rs, err := w.w.Stop(5 * time.Second)
+	rs, err := w.w.Collect(5 * time.Second)
+	w.ctx.mu.Lock()
 	w.ctx.reports = append(w.ctx.reports, rs...)
-	out := make([]WorkerReport, len(rs))
-	for i, r := range rs {
-		out[i] = WorkerReport{Cgroup: r.Cgroup, PID: r.PID, WorkUnits: r.WorkUnits, CPUTime: r.CPUTime,
-			WallTime: r.WallTime, CPUs: r.CPUs, Migrations: r.Migrations}
-	}
-	return out, err
+	w.ctx.all = append(w.ctx.all, rs...)
+	w.ctx.mu.Unlock()
+	return rs, err
 }
 
-// cleanup stops workers the body left running and removes its cgroups. It
-// returns what it had to clean.
-func (c *Ctx) cleanup() ([]string, error) {
+// allowCPUs widens the expected CPUs of the running workers of cgroup.
+func (c *Ctx) allowCPUs(cgroup string, cpus []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.workers {
+		if !w.stopped && w.Cgroup() == cgroup {
+			w.w.AllowCPUs(cpus)
+		}
+	}
+}
+
+// Check evaluates reports against Ctx.Assert, grouped by cgroup, records
+// the result in the test's result (failures fail the test) and returns it.
+// Reports passed here are not checked again when the body ends.
+func (c *Ctx) Check(reports ...work.Report) check.Result {
+	return c.CheckGroups(check.ByCgroup(reports...)...)
+}
+
+// CheckGroups is Check with the groups given: their cpusets and memory
+// policy nodes, when the body knows better than the reports.
+func (c *Ctx) CheckGroups(groups ...check.Group) check.Result {
+	res := check.Evaluate(c.Assert, groups...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, g := range groups {
+		for _, r := range g.Reports {
+			c.reports = slices.DeleteFunc(c.reports, func(x work.Report) bool { return x.PID == r.PID })
+		}
+	}
+	if c.checks == nil {
+		c.checks = &res
+	} else {
+		m := c.checks.Merge(res)
+		c.checks = &m
+	}
+	return res
+}
+
+// finish checks what the body left unchecked and stops what it left
+// running. It returns what it had to clean.
+func (c *Ctx) finish() ([]string, error) {
 	var left []string
 	for _, w := range c.workers {
 		if !w.stopped {
-			left = append(left, fmt.Sprintf("%d running workers in %s", len(w.PIDs()), w.w.Cgroup()))
+			left = append(left, fmt.Sprintf("%d running workers in %s", len(w.PIDs()), cgroupLabel(w.Cgroup())))
 			w.stopped = true
 			w.w.Kill()
 		}
 	}
+	if len(c.reports) > 0 {
+		c.Check(c.reports...)
+	}
+	c.mu.Lock()
+	if n := len(c.timeline); n > 0 && c.timeline[n-1].End == 0 {
+		c.timeline[n-1].End = c.Elapsed()
+	}
+	c.mu.Unlock()
 	cgs, err := c.Cgroups.m.Cleanup()
 	for _, cg := range cgs {
 		left = append(left, "cgroup "+cg)
 	}
 	return left, err
+}
+
+func cgroupLabel(name string) string {
+	if name == "" {
+		return "the parent cgroup"
+	}
+	return "cgroup " + name
 }

@@ -193,10 +193,13 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 	}
 	ctx := &Ctx{
 		Topology:  newCPUTopology(guestState.topo),
-		Cgroups:   &Cgroups{m: cg},
 		Duration:  req.Duration,
 		Scheduler: spec.Scheduler.String(),
+		Assert:    req.Assert,
+		sched:     sched,
+		start:     time.Now(),
 	}
+	ctx.Cgroups = &Cgroups{m: cg, ctx: ctx}
 	if sched != nil {
 		ctx.SchedulerPID = sched.PID()
 	}
@@ -209,12 +212,19 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 			res.Failures = append([]wire.Failure{*f}, res.Failures...)
 		}
 	}
-	left, err := ctx.cleanup()
+	left, err := ctx.finish()
 	res.Leftovers = left
 	if err != nil {
 		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: "cleaning up after the body: " + err.Error()})
 	}
-	res.Workers = ctx.reports
+	res.Workers = ctx.all
+	res.Timeline = ctx.timeline
+	if ctx.checks != nil {
+		res.Checks = ctx.checks
+		for _, f := range ctx.checks.Failures {
+			res.Failures = append(res.Failures, wire.Failure{Kind: string(f.Kind), Message: f.Message})
+		}
+	}
 	if sched != nil {
 		rep := sched.Stop()
 		res.Scheduler = &rep

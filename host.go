@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/scx"
 	"github.com/ktstr-go/ktstr/internal/vm"
@@ -76,8 +77,9 @@ func hostRun(t *testing.T, spec Spec, topo Topology) {
 // hostRunResult is one VM run of one variant.
 type hostRunResult struct {
 	*vm.Outcome
-	kernel   *kernel.Kernel
-	accelWhy string
+	kernel        *kernel.Kernel
+	accelWhy      string
+	deterministic bool
 }
 
 // failures lists the run's failures, the host's diagnosis first.
@@ -130,12 +132,16 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	deterministic := accel == vm.TCG && (spec.Deterministic || os.Getenv("KTSTR_DETERMINISTIC") == "1")
 	shape := topo.shape()
 	req := wire.Request{
-		Test:     name,
-		Topology: shape,
-		Duration: spec.duration(),
-		Verbose:  testing.Verbose(),
+		Test:          name,
+		Topology:      shape,
+		Duration:      spec.duration(),
+		Verbose:       testing.Verbose(),
+		Assert:        mergedAssert(spec, accel, deterministic),
+		Accel:         string(accel),
+		Deterministic: deterministic,
 	}
 	if !spec.Scheduler.IsEEVDF() {
 		req.Scheduler = &wire.Scheduler{
@@ -152,25 +158,30 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 		bootShape = spec.bootTopology.shape()
 	}
 	boot, timeout := timeouts(spec, topo, accel)
+	if deterministic && spec.Timeout == 0 {
+		// -icount runs several times slower.
+		boot, timeout = 4*boot, 4*timeout
+	}
 	if spec.bootTimeout > 0 {
 		boot = spec.bootTimeout
 	}
 	out, err := vm.Run(ctx, vm.Config{
-		Dir:         dir,
-		Kernel:      k.BootImage(),
-		Initrd:      initrd.path,
-		Cmdline:     spec.Cmdline,
-		Topology:    bootShape,
-		MemoryMB:    memoryMB(spec, topo, initrd.size),
-		Accel:       accel,
-		Request:     req,
-		BootTimeout: boot,
-		Timeout:     timeout,
+		Dir:           dir,
+		Kernel:        k.BootImage(),
+		Initrd:        initrd.path,
+		Cmdline:       spec.Cmdline,
+		Topology:      bootShape,
+		MemoryMB:      memoryMB(spec, topo, initrd.size),
+		Accel:         accel,
+		Deterministic: deterministic,
+		Request:       req,
+		BootTimeout:   boot,
+		Timeout:       timeout,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &hostRunResult{Outcome: out, kernel: k, accelWhy: why}, nil
+	return &hostRunResult{Outcome: out, kernel: k, accelWhy: why, deterministic: deterministic}, nil
 }
 
 // timeouts derives the boot and whole-run limits. Under TCG each vCPU
@@ -219,8 +230,8 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 		if s := r.Result.Scheduler; s != nil {
 			summary += fmt.Sprintf(", %s attached after %v, ended %s", s.Name, s.AttachAfter.Round(time.Millisecond), s.Exit)
 		}
-		for _, l := range r.Result.Leftovers {
-			t.Logf("ktstr: the body left %s; removed", l)
+		if len(r.Result.Leftovers) > 0 && testing.Verbose() {
+			t.Logf("ktstr: removed what the body left: %s", strings.Join(r.Result.Leftovers, ", "))
 		}
 	}
 	t.Log(summary)
@@ -235,6 +246,17 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 		t.Logf("--- kernel console ---\n%s", strings.TrimRight(string(r.Console), "\n"))
 	case failed && !consoleInDetail(failures[0].Kind):
 		t.Logf("--- kernel console (last 40 lines) ---\n%s", lastLines(r.Console, 40))
+	}
+	if res := r.Result; res != nil && (failed || testing.Verbose()) {
+		if res.Checks != nil {
+			t.Logf("--- stats ---\n%s", strings.TrimRight(res.Checks.Stats.Format(), "\n"))
+		}
+		if len(res.Timeline) > 0 {
+			t.Logf("--- timeline ---\n%s", formatTimeline(res.Timeline))
+		}
+	}
+	if testing.Verbose() {
+		t.Logf("--- checks in force ---\n%s", strings.TrimRight(mergedAssert(spec, r.Accel, r.deterministic).Format(), "\n"))
 	}
 	for _, f := range failures {
 		msg := fmt.Sprintf("ktstr: %s: %s", f.Kind, f.Message)
@@ -264,4 +286,23 @@ func consoleInDetail(kind string) bool {
 		return true
 	}
 	return false
+}
+
+// mergedAssert is the check configuration of a test: the defaults for where
+// it runs, then the scheduler's layer, then the test's. Under TCG the
+// guest's clock runs while the host deschedules a vCPU, so timing limits
+// widen, except in deterministic mode where guest time follows
+// instructions.
+func mergedAssert(spec Spec, accel vm.Accel, deterministic bool) check.Assert {
+	env := check.Env{TCG: accel == vm.TCG && !deterministic}
+	return check.Merge(check.Defaults(env), spec.Scheduler.Assert, spec.Assert)
+}
+
+// formatTimeline renders the body's phases, one per line.
+func formatTimeline(ps []wire.Phase) string {
+	var b strings.Builder
+	for _, p := range ps {
+		fmt.Fprintf(&b, "%8.2fs  %-30s %6.2fs\n", p.At.Seconds(), p.Name, (p.End - p.At).Seconds())
+	}
+	return strings.TrimRight(b.String(), "\n")
 }

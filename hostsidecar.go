@@ -2,6 +2,7 @@ package ktstr
 
 import (
 	"sync"
+	"time"
 
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/wire"
@@ -44,19 +45,51 @@ func sidecarResult(name string, spec Spec, topo Topology, r *hostRunResult) side
 	return s
 }
 
-// fillSidecarStats copies the guest's measurements into the sidecar.
+// fillSidecarStats copies the guest's check figures into the sidecar,
+// under the metric names `ktstr stats` compares.
 func fillSidecarStats(s *sidecar.Result, res *wire.Result) {
-	var units uint64
-	var migrations uint64
-	for _, w := range res.Workers {
-		units += w.WorkUnits
-		migrations += w.Migrations
+	for _, p := range res.Timeline {
+		s.Steps = append(s.Steps, sidecar.Step{Name: p.Name, Start: p.At, Duration: p.End - p.At})
 	}
-	if len(res.Workers) > 0 {
-		s.Stats.Overall = sidecar.Metrics{
-			"total_workers":    float64(len(res.Workers)),
-			"total_iterations": float64(units),
-			"total_migrations": float64(migrations),
+	if res.Checks == nil {
+		return
+	}
+	st := res.Checks.Stats
+	s.Stats.Overall = sidecar.Metrics{
+		"total_workers":                float64(st.Workers),
+		"total_cpus":                   float64(len(st.CPUs)),
+		"total_iterations":             float64(st.WorkUnits),
+		"total_migrations":             float64(st.Migrations),
+		"worst_spread":                 st.WorstSpreadPct,
+		"worst_gap_ms":                 ms(st.WorstGap),
+		"worst_migration_ratio":        st.WorstMigrationRatio,
+		"worst_p99_wake_latency_us":    us(st.WorstP99WakeLatency),
+		"worst_median_wake_latency_us": us(st.WorstMedianWakeLatency),
+		"worst_wake_latency_cv":        st.WorstWakeLatencyCV,
+		"worst_mean_run_delay_us":      us(st.WorstMeanRunDelay),
+		"worst_run_delay_us":           us(st.WorstMaxRunDelay),
+		"worst_iterations_per_worker":  st.WorstUnitsPerWorker,
+		"worst_page_locality":          st.WorstPageLocality,
+	}
+	s.Stats.Cgroups = map[string]sidecar.Metrics{}
+	for _, c := range st.Cgroups {
+		s.Stats.Cgroups[c.Name] = sidecar.Metrics{
+			"total_workers":                float64(c.Workers),
+			"total_iterations":             float64(c.WorkUnits),
+			"total_migrations":             float64(c.Migrations),
+			"worst_spread":                 c.SpreadPct,
+			"worst_gap_ms":                 ms(c.MaxGap),
+			"worst_migration_ratio":        c.MigrationRatio,
+			"worst_p99_wake_latency_us":    us(c.P99WakeLatency),
+			"worst_median_wake_latency_us": us(c.MedianWakeLatency),
+			"worst_wake_latency_cv":        c.WakeLatencyCV,
+			"worst_mean_run_delay_us":      us(c.MeanRunDelay),
+			"worst_run_delay_us":           us(c.MaxRunDelay),
+			"worst_iterations_per_worker":  c.UnitsPerWorker,
+			"worst_page_locality":          c.PageLocality,
 		}
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/guest"
 )
 
@@ -52,6 +53,13 @@ type Spec struct {
 	MemoryMB int
 	// Cmdline is appended to the guest kernel's command line.
 	Cmdline string
+	// Assert is the test's layer of check configuration, merged over the
+	// defaults and the scheduler's layer; see package check.
+	Assert check.Assert
+	// Deterministic runs TCG with -icount: guest time follows instructions
+	// executed, so timings inside the guest do not depend on host load, at
+	// several times lower speed. Also set by KTSTR_DETERMINISTIC=1.
+	Deterministic bool
 
 	// bootTopology, when set, is booted instead of the topology the guest
 	// expects; tests use it to prove the guest's topology check.

@@ -2,6 +2,8 @@ package ktstr
 
 import (
 	"fmt"
+
+	"github.com/ktstr-go/ktstr/check"
 	"path/filepath"
 	"time"
 )
@@ -27,6 +29,9 @@ type Scheduler struct {
 	// AttachTimeout bounds the wait for the scheduler to attach; 0 means
 	// 30 s, enough for a large BPF program to verify under emulation.
 	AttachTimeout time.Duration
+	// Assert is the scheduler's layer of check configuration, between the
+	// defaults and each test's own.
+	Assert check.Assert
 }
 
 // EEVDF is the kernel's default scheduler: no sched_ext scheduler.

@@ -376,3 +376,15 @@ func (w *Workers) Kill() {
 		}
 	})
 }
+
+// AllowCPUs widens the CPUs the workers may be seen on (their cgroup's
+// cpuset grew or moved); nil means any CPU.
+func (w *Workers) AllowCPUs(cpus []int) {
+	if cpus == nil || w.expected == nil {
+		w.expected = nil
+		return
+	}
+	w.expected = append(w.expected, cpus...)
+	slices.Sort(w.expected)
+	w.expected = slices.Compact(w.expected)
+}

@@ -424,26 +424,3 @@ func TestCollectDeadline(t *testing.T) {
 	}
 }
 
-// TestSpawnWorkersCompat checks the deprecated entry points the root
-// package still uses.
-func TestSpawnWorkersCompat(t *testing.T) {
-	w, err := SpawnWorkers(testCgroup(t), "compat", WorkSpin, 1, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(); err != nil {
-		w.Kill()
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
-	rs, err := w.Stop(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rs) != 1 || rs[0].WorkUnits == 0 || rs[0].Work != "spin" || rs[0].Cgroup != "compat" || len(rs[0].CPUs) == 0 {
-		t.Errorf("reports %+v", rs)
-	}
-	if _, err := SpawnWorkers("", "compat", "nope", 1, os.Stderr); err == nil {
-		t.Error("unknown kind: no error")
-	}
-}

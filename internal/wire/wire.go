@@ -7,7 +7,12 @@
 // the kernel console (a slow 16550 UART) carries only kernel messages.
 package wire
 
-import "time"
+import (
+	"time"
+
+	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/work"
+)
 
 // PortName is the name of the virtio-serial port the guest looks for in
 // /sys/class/virtio-ports/*/name.
@@ -56,6 +61,21 @@ type Request struct {
 	Duration time.Duration `json:"duration"`
 	// Verbose mirrors go test -v.
 	Verbose bool `json:"verbose,omitempty"`
+	// Assert is the merged check configuration (defaults for the
+	// accelerator, then the scheduler's, then the test's).
+	Assert check.Assert `json:"assert"`
+	// Accel is the accelerator the VM runs on ("kvm" or "tcg").
+	Accel string `json:"accel"`
+	// Deterministic tells that guest time follows instructions (-icount).
+	Deterministic bool `json:"deterministic,omitempty"`
+}
+
+// Phase is a named point of the body's timeline.
+type Phase struct {
+	Name string        `json:"name"`
+	At   time.Duration `json:"at"`
+	// End is when the phase ended; 0 for the last one until the body ends.
+	End time.Duration `json:"end,omitempty"`
 }
 
 // Kind tells which field of a [Message] is set.
@@ -105,7 +125,11 @@ type Result struct {
 	// Scheduler describes the sched_ext scheduler run, if any.
 	Scheduler *SchedulerReport `json:"scheduler,omitempty"`
 	// Workers lists every worker process the test body ran.
-	Workers []WorkerReport `json:"workers,omitempty"`
+	Workers []work.Report `json:"workers,omitempty"`
+	// Checks is every scheduling check the guest evaluated, merged.
+	Checks *check.Result `json:"checks,omitempty"`
+	// Timeline lists the phases the body marked (scenario steps).
+	Timeline []Phase `json:"timeline,omitempty"`
 	// KernelRelease is uname -r in the guest.
 	KernelRelease string `json:"kernel_release,omitempty"`
 	// Leftovers lists guest resources (cgroups, processes) the body left
@@ -147,17 +171,4 @@ type SchedulerReport struct {
 	Output string `json:"output,omitempty"`
 	// FinalState is /sys/kernel/sched_ext/state after it was stopped.
 	FinalState string `json:"final_state,omitempty"`
-}
-
-// WorkerReport is what one worker process measured.
-type WorkerReport struct {
-	Cgroup    string        `json:"cgroup"`
-	PID       int           `json:"pid"`
-	Work      string        `json:"work"`
-	WorkUnits uint64        `json:"work_units"`
-	CPUTime   time.Duration `json:"cpu_time"`
-	WallTime  time.Duration `json:"wall_time"`
-	CPUs      []int         `json:"cpus"`
-	// Migrations counts changes of CPU seen between checkpoints.
-	Migrations uint64 `json:"migrations"`
 }

@@ -19,7 +19,7 @@ import (
 // less. Reported: bare-s and ktstr-s (seconds per boot, minimum and mean)
 // and ratio (of the minimums, the figure least disturbed by a shared host).
 func BenchmarkBootOverhead(b *testing.B) {
-	k, err := hostKernel()
+	k, err := hostKernel("")
 	if err != nil {
 		b.Skip(err)
 	}
@@ -64,7 +64,7 @@ func BenchmarkBootOverhead(b *testing.B) {
 		bareSum += d
 		bareMin = min(bareMin, d)
 		t0 := time.Now()
-		r, err := hostBoot("TestVM/Trivial/"+topo.String(), spec, topo)
+		r, err := hostBoot("TestVM/Trivial/"+topo.String(), spec, topo, "")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -34,6 +34,10 @@ var hostState struct {
 func hostMain(m *testing.M) int {
 	hostState.ctx, hostState.cancel = context.WithCancel(context.Background())
 	sweepStaleScratch()
+	if err := selectVariants(); err != nil {
+		fmt.Fprintln(os.Stderr, "ktstr:", err)
+		return 2
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
@@ -62,14 +66,14 @@ func hostAccel() (vm.Accel, string, error) {
 
 // hostRun boots one VM for the variant of t and turns its outcome into the
 // test's result.
-func hostRun(t *testing.T, spec Spec, topo Topology) {
+func hostRun(t *testing.T, spec Spec, v variant) {
 	t.Helper()
-	r, err := hostBoot(t.Name(), spec, topo)
+	r, err := hostBoot(t.Name(), spec, v.topo, v.kernel)
 	if err != nil {
 		t.Fatalf("ktstr: %v", err)
 	}
-	report(t, spec, topo, r)
-	if err := writerFor(r.kernel).Write(sidecarResult(t.Name(), spec, topo, r)); err != nil {
+	report(t, spec, v.topo, r)
+	if err := writerFor(r.kernel).Write(sidecarResult(t.Name(), spec, v, r)); err != nil {
 		t.Logf("ktstr: writing the result file: %v", err)
 	}
 }
@@ -96,12 +100,12 @@ func (r *hostRunResult) failures() []wire.Failure {
 
 // hostBoot boots the VM for the test called name. The error is for problems
 // that prevent a run; what happened in the guest is in the result.
-func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
+func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRunResult, error) {
 	ctx := hostState.ctx
 	if ctx == nil {
 		return nil, fmt.Errorf("host state missing: ktstr.Run must run under ktstr.Main")
 	}
-	k, err := hostKernel()
+	k, err := hostKernel(kernelSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +146,7 @@ func hostBoot(name string, spec Spec, topo Topology) (*hostRunResult, error) {
 		Assert:        mergedAssert(spec, accel, deterministic),
 		Accel:         string(accel),
 		Deterministic: deterministic,
+		Kernels:       kernelLabels(),
 	}
 	if !spec.Scheduler.IsEEVDF() {
 		req.Scheduler = &wire.Scheduler{

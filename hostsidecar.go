@@ -9,23 +9,31 @@ import (
 	"github.com/ktstr-go/ktstr/sidecar"
 )
 
-// sidecarWriter is this process's sidecar writer: one per process, so the
-// first write of a run clears the directory's old results once.
-var sidecarWriter = struct {
-	once sync.Once
-	w    *sidecar.Writer
-}{}
+// sidecarWriters holds this process's sidecar writers, one per kernel (each
+// kernel's results have their own directory), so the first write of a run
+// clears each directory's old results once.
+var sidecarWriters = struct {
+	sync.Mutex
+	m map[string]*sidecar.Writer
+}{m: map[string]*sidecar.Writer{}}
 
 func writerFor(k *kernel.Kernel) *sidecar.Writer {
-	sidecarWriter.once.Do(func() { sidecarWriter.w = sidecar.DefaultWriter(k.Version) })
-	return sidecarWriter.w
+	sidecarWriters.Lock()
+	defer sidecarWriters.Unlock()
+	w, ok := sidecarWriters.m[k.Version]
+	if !ok {
+		w = sidecar.DefaultWriter(k.Version)
+		sidecarWriters.m[k.Version] = w
+	}
+	return w
 }
 
 // sidecarResult turns one variant's run into its result file's contents.
-func sidecarResult(name string, spec Spec, topo Topology, r *hostRunResult) sidecar.Result {
+func sidecarResult(name string, spec Spec, v variant, r *hostRunResult) sidecar.Result {
 	s := sidecar.Result{
 		TestName:      name,
-		Topology:      topo.String(),
+		Topology:      v.topo.String(),
+		Flags:         v.profile.Flags,
 		Scheduler:     spec.Scheduler.String(),
 		KernelVersion: r.kernel.Version,
 		Accelerator:   string(r.Accel),

@@ -26,11 +26,14 @@ package ktstr
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/vm"
 )
 
 // Spec declares what a test runs on.
@@ -56,6 +59,14 @@ type Spec struct {
 	// Assert is the test's layer of check configuration, merged over the
 	// defaults and the scheduler's layer; see package check.
 	Assert check.Assert
+	// Constraints limit the gauntlet presets the test runs on.
+	Constraints Constraints
+	// NoGauntlet leaves the test out of the gauntlet.
+	NoGauntlet bool
+	// RequiredFlags are scheduler flags every variant runs with;
+	// ExcludedFlags are never used. The gauntlet runs every valid
+	// combination of the other flags of Scheduler.Flags.
+	RequiredFlags, ExcludedFlags []string
 	// Deterministic runs TCG with -icount: guest time follows instructions
 	// executed, so timings inside the guest do not depend on host load, at
 	// several times lower speed. Also set by KTSTR_DETERMINISTIC=1.
@@ -128,10 +139,14 @@ func Main(m *testing.M) {
 	os.Exit(hostMain(m))
 }
 
-// Run runs body inside a VM for every topology of spec, each as a subtest
-// named by the topology label (for example TestX/1n2l2c1t). On the host it
-// boots the VMs and fails t with what went wrong; inside the guest it runs
-// body.
+// Run runs body inside a VM for every variant of spec and fails t with
+// what went wrong. Each topology is a subtest named by its label (for
+// example TestX/1n2l2c1t). Gauntlet variants, one per accepted topology
+// preset and scheduler flag profile, are subtests
+// TestX/gauntlet/<preset>/<profile>, skipped unless KTSTR_GAUNTLET=1. With
+// several kernels (KTSTR_KERNELS), every variant runs once per kernel, as a
+// further subtest named by the kernel. Inside the guest, Run runs body for
+// the one variant the host asked for.
 func Run(t *testing.T, spec Spec, body Body) {
 	t.Helper()
 	if !mainCalled {
@@ -140,13 +155,80 @@ func Run(t *testing.T, spec Spec, body Body) {
 	if err := spec.validate(); err != nil {
 		t.Fatalf("ktstr: %v", err)
 	}
+	base, err := spec.baseProfile()
+	if err != nil {
+		t.Fatalf("ktstr: %v", err)
+	}
+	kernels := kernelLabels()
 	for _, topo := range spec.topologies() {
+		v := variant{preset: topologyPreset(topo), topo: topo, profile: base}
 		t.Run(topo.String(), func(t *testing.T) {
-			if inGuest() {
-				guestRun(t, spec, topo, body)
-				return
-			}
-			hostRun(t, spec, topo)
+			forKernels(t, kernels, func(t *testing.T, k string) {
+				v.kernel = k
+				runVariant(t, spec, v, strings.TrimSuffix(t.Name(), "/"+gauntletLabel(k)), body)
+			})
 		})
 	}
+	if spec.NoGauntlet {
+		return
+	}
+	t.Run("gauntlet", func(t *testing.T) {
+		if !inGuest() && !gauntletEnabled() {
+			t.Skipf("gauntlet variants run with %s=1 (ktstr test --gauntlet)", GauntletEnv)
+		}
+		accel, _, err := hostAccel()
+		if inGuest() {
+			accel = vm.Accel(guestState.req.Accel)
+		} else if err != nil {
+			t.Fatalf("ktstr: %v", err)
+		}
+		presets, _, err := spec.gauntletPresets(accel)
+		if err != nil {
+			t.Fatalf("ktstr: %v", err)
+		}
+		profiles, err := spec.profiles()
+		if err != nil {
+			t.Fatalf("ktstr: %v", err)
+		}
+		test := strings.TrimSuffix(t.Name(), "/gauntlet")
+		for _, p := range presets {
+			t.Run(p.Name, func(t *testing.T) {
+				for _, prof := range profiles {
+					t.Run(prof.Name(), func(t *testing.T) {
+						forKernels(t, kernels, func(t *testing.T, k string) {
+							v := variant{preset: p, topo: presetTopology(p), profile: prof, gauntlet: true, kernel: k}
+							runVariant(t, spec, v, test, body)
+						})
+					})
+				}
+			})
+		}
+	})
+}
+
+// runVariant runs one leaf: in the guest, the body; on the host, lists it,
+// skips it when a budget or shard left it out, or boots it.
+func runVariant(t *testing.T, spec Spec, v variant, test string, body Body) {
+	if len(v.profile.Args()) > 0 {
+		spec.Scheduler.Args = append(append([]string(nil), spec.Scheduler.Args...), v.profile.Args()...)
+	}
+	if inGuest() {
+		guestRun(t, spec, v.topo, body)
+		return
+	}
+	if listing() {
+		listVariant(t, v.describe(test, t.Name(), spec))
+		t.Skip("listed")
+	}
+	if ok, why := selected(t.Name()); !ok {
+		t.Skip("not selected: " + why)
+	}
+	hostRun(t, spec, v)
+}
+
+func gauntletLabel(k string) string {
+	if k == "" {
+		return ""
+	}
+	return gauntlet.KernelLabel(k)
 }

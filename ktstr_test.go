@@ -85,7 +85,10 @@ func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...stri
 			guestRun(t, spec, topo, body)
 			return
 		}
-		r, err := hostBoot(t.Name(), spec, topo)
+		if skipHostOnly(t, spec, topo) {
+			return
+		}
+		r, err := hostBoot(t.Name(), spec, topo, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +195,10 @@ func testBootRetry(t *testing.T) {
 			guestRun(t, spec, topo, func(*Ctx) error { return nil })
 			return
 		}
-		r, err := hostBoot(t.Name(), spec, topo)
+		if skipHostOnly(t, spec, topo) {
+			return
+		}
+		r, err := hostBoot(t.Name(), spec, topo, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,6 +214,19 @@ func testBootRetry(t *testing.T) {
 		}
 		t.Logf("got, as wanted: %s: %s (retried)", fs[0].Kind, fs[0].Message)
 	})
+}
+
+// skipHostOnly lists or skips, as runVariant does, a test that boots its VM
+// by hand.
+func skipHostOnly(t *testing.T, spec Spec, topo Topology) bool {
+	if listing() {
+		listVariant(t, variant{preset: topologyPreset(topo), topo: topo}.describe(t.Name(), t.Name(), spec))
+		t.Skip("listed")
+	}
+	if ok, why := selected(t.Name()); !ok {
+		t.Skip("not selected: " + why)
+	}
+	return false
 }
 
 // checkNothingLeftBehind checks that no QEMU process, VM scratch directory

@@ -32,6 +32,9 @@ type Scheduler struct {
 	// Assert is the scheduler's layer of check configuration, between the
 	// defaults and each test's own.
 	Assert check.Assert
+	// Flags are the scheduler's named flags; the gauntlet runs every valid
+	// combination (see Spec.RequiredFlags).
+	Flags []Flag
 }
 
 // EEVDF is the kernel's default scheduler: no sched_ext scheduler.

@@ -68,6 +68,9 @@ type Request struct {
 	Accel string `json:"accel"`
 	// Deterministic tells that guest time follows instructions (-icount).
 	Deterministic bool `json:"deterministic,omitempty"`
+	// Kernels lists the kernel labels of the run when there are several,
+	// so the guest builds the same subtest tree as the host.
+	Kernels []string `json:"kernels,omitempty"`
 }
 
 // Phase is a named point of the body's timeline.

@@ -1,0 +1,214 @@
+package ktstr
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ktstr-go/ktstr/internal/gauntlet"
+	"github.com/ktstr-go/ktstr/internal/vm"
+)
+
+// Environment variables that shape which variants run. `ktstr test` sets
+// them from its flags; they work with plain go test too.
+const (
+	// GauntletEnv=1 enables gauntlet variants.
+	GauntletEnv = "KTSTR_GAUNTLET"
+	// BudgetEnv=N selects the variants that cover most within N seconds.
+	BudgetEnv = "KTSTR_BUDGET_SECS"
+	// ShardEnv=K/N runs the K-th of N deterministic slices.
+	ShardEnv = "KTSTR_SHARD"
+	// ListEnv=1 boots nothing and prints each variant that would run as
+	// "ktstr-variant: NAME".
+	ListEnv = "KTSTR_LIST"
+	// KernelsEnv lists several kernels (comma-separated); each variant
+	// then runs once per kernel.
+	KernelsEnv = "KTSTR_KERNELS"
+	// MaxVCPUsEnv overrides the host's vCPU limit for gauntlet presets.
+	MaxVCPUsEnv = "KTSTR_MAX_VCPUS"
+)
+
+// Constraints limit the gauntlet presets a test runs on. Zero fields take
+// the defaults (at most 1 NUMA node, 12 LLCs, 192 CPUs); NoLimit removes a
+// bound.
+type Constraints struct {
+	MinNodes, MaxNodes int
+	MinLLCs, MaxLLCs   int
+	MinCPUs, MaxCPUs   int
+	RequiresSMT        bool
+}
+
+// NoLimit, in a Constraints field, removes that bound.
+const NoLimit = gauntlet.NoLimit
+
+func (c Constraints) internal() gauntlet.Constraints {
+	return gauntlet.Constraints{MinNodes: c.MinNodes, MaxNodes: c.MaxNodes, MinLLCs: c.MinLLCs, MaxLLCs: c.MaxLLCs,
+		MinCPUs: c.MinCPUs, MaxCPUs: c.MaxCPUs, RequiresSMT: c.RequiresSMT}
+}
+
+// Flag is a named scheduler flag: its arguments, and the flags it needs.
+type Flag struct {
+	Name     string
+	Args     []string
+	Requires []string
+}
+
+// variant is one leaf of a test's tree: a topology, a flag profile and a
+// kernel.
+type variant struct {
+	preset   gauntlet.Preset // for a base variant, named by its topology
+	topo     Topology
+	profile  gauntlet.Profile
+	gauntlet bool
+	kernel   string // label; "" with one kernel
+}
+
+// profiles returns the scheduler's flag profiles for spec: every valid
+// combination of optional flags with the required ones.
+func (s Spec) profiles() ([]gauntlet.Profile, error) {
+	flags := make([]gauntlet.Flag, len(s.Scheduler.Flags))
+	for i, f := range s.Scheduler.Flags {
+		flags[i] = gauntlet.Flag{Name: f.Name, Args: f.Args, Requires: f.Requires}
+	}
+	ps, err := gauntlet.Profiles(flags, s.RequiredFlags, s.ExcludedFlags)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler %s flags: %w", s.Scheduler, err)
+	}
+	return ps, nil
+}
+
+// baseProfile is what a base (non-gauntlet) variant runs with: just the
+// required flags.
+func (s Spec) baseProfile() (gauntlet.Profile, error) {
+	ps, err := s.profiles()
+	if err != nil {
+		return gauntlet.Profile{}, err
+	}
+	for _, p := range ps {
+		if len(p.Flags) == len(s.RequiredFlags) {
+			return p, nil
+		}
+	}
+	return ps[0], nil
+}
+
+// gauntletPresets returns the presets the test runs on in the gauntlet and
+// why the others are out.
+func (s Spec) gauntletPresets(accel vm.Accel) ([]gauntlet.Preset, []gauntlet.Dropped, error) {
+	c := s.Constraints.internal()
+	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	limit, err := gauntlet.ResolveHostLimit(accel == vm.TCG, runtime.NumCPU(), os.Getenv(MaxVCPUsEnv))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", MaxVCPUsEnv, err)
+	}
+	kept, dropped := gauntlet.Filter(gauntlet.Presets(), c, limit)
+	return kept, dropped, nil
+}
+
+func presetTopology(p gauntlet.Preset) Topology {
+	return Topo(p.Nodes, p.LLCs, p.Cores, p.Threads)
+}
+
+// selection holds the names of the variants a budget or shard chose; nil
+// means every variant runs.
+var selection struct {
+	sync.Mutex
+	names map[string]bool
+	why   string
+}
+
+func selected(name string) (bool, string) {
+	selection.Lock()
+	defer selection.Unlock()
+	if selection.names == nil {
+		return true, ""
+	}
+	return selection.names[name], selection.why
+}
+
+func listing() bool { return os.Getenv(ListEnv) != "" && !inGuest() }
+
+func gauntletEnabled() bool { return os.Getenv(GauntletEnv) == "1" }
+
+// forKernels runs leaf once, or once per kernel as subtests named by the
+// kernel's label when several are in play.
+func forKernels(t *testing.T, kernels []string, leaf func(t *testing.T, kernel string)) {
+	if len(kernels) <= 1 {
+		k := ""
+		if len(kernels) == 1 {
+			k = kernels[0]
+		}
+		leaf(t, k)
+		return
+	}
+	for _, k := range kernels {
+		t.Run(gauntlet.KernelLabel(k), func(t *testing.T) { leaf(t, k) })
+	}
+}
+
+// kernelLabels lists the kernels variants run on: from KTSTR_KERNELS on
+// the host, from the request in the guest.
+func kernelLabels() []string {
+	if inGuest() {
+		return guestState.req.Kernels
+	}
+	var out []string
+	for _, k := range strings.Split(os.Getenv(KernelsEnv), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// describe is the variant's entry for budget selection.
+func (v variant) describe(test, name string, spec Spec) gauntlet.Variant {
+	gv := gauntlet.Variant{
+		Test:          test,
+		Preset:        v.preset,
+		Profile:       v.profile,
+		Kernel:        v.kernel,
+		Scheduler:     spec.Scheduler.String(),
+		Duration:      spec.duration(),
+		Gauntlet:      v.gauntlet,
+		RequiredFlags: spec.RequiredFlags,
+		ExcludedFlags: spec.ExcludedFlags,
+	}
+	for _, f := range spec.Scheduler.Flags {
+		gv.DeclaredFlags = append(gv.DeclaredFlags, f.Name)
+	}
+	return gv
+}
+
+func topologyPreset(t Topology) gauntlet.Preset {
+	return gauntlet.Preset{Name: t.String(), Nodes: t.NUMANodes, LLCs: t.LLCs, Cores: t.CoresPerLLC, Threads: t.ThreadsPerCore}
+}
+
+// listVariant prints a variant for `ktstr test --list` ("ktstr-variant:
+// NAME") or, for the budget's pre-pass, its description as JSON.
+func listVariant(t *testing.T, gv gauntlet.Variant) {
+	if os.Getenv(ListEnv) == listJSON {
+		b, _ := json.Marshal(listedVariant{Name: t.Name(), Variant: gv})
+		fmt.Printf("%s%s\n", listJSONPrefix, b)
+		return
+	}
+	fmt.Printf("ktstr-variant: %s\n", t.Name())
+}
+
+// listJSON is the ListEnv value of the budget's pre-pass.
+const (
+	listJSON       = "json"
+	listJSONPrefix = "ktstr-variant-json: "
+)
+
+// listedVariant is one line of the pre-pass.
+type listedVariant struct {
+	Name    string           `json:"name"`
+	Variant gauntlet.Variant `json:"variant"`
+}

@@ -423,4 +423,3 @@ func TestCollectDeadline(t *testing.T) {
 		t.Error("second collect: no error")
 	}
 }
-

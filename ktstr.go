@@ -67,6 +67,13 @@ type Spec struct {
 	// ExcludedFlags are never used. The gauntlet runs every valid
 	// combination of the other flags of Scheduler.Flags.
 	RequiredFlags, ExcludedFlags []string
+	// Watchdog is the sched_ext stall watchdog timeout in force during the
+	// test: a runnable task not run for this long gets the scheduler
+	// ejected. The kernel lets only the scheduler set it, so the host
+	// writes it into guest memory once the scheduler has attached. 0 means
+	// 4 s, so a stall fails a short test quickly; a negative value keeps
+	// the scheduler's own.
+	Watchdog time.Duration
 	// Deterministic runs TCG with -icount: guest time follows instructions
 	// executed, so timings inside the guest do not depend on host load, at
 	// several times lower speed. Also set by KTSTR_DETERMINISTIC=1.

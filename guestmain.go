@@ -20,9 +20,11 @@ import (
 // guestState is the guest side's state: the request and, once the test ran,
 // its result.
 var guestState struct {
-	req    *wire.Request
-	result *wire.Result
-	topo   *wire.GuestTopology
+	req     *wire.Request
+	result  *wire.Result
+	topo    *wire.GuestTopology
+	port    *port
+	replies chan wire.Reply
 }
 
 func inGuest() bool { return guestState.req != nil }
@@ -60,10 +62,23 @@ func guestMain(m *testing.M) {
 	}
 	p := &port{f: f, enc: json.NewEncoder(f), start: start}
 	var req wire.Request
-	if err := json.NewDecoder(f).Decode(&req); err != nil {
+	dec := json.NewDecoder(f)
+	if err := dec.Decode(&req); err != nil {
 		fail("reading the request from the host: %v", err)
 	}
+	guestState.replies = make(chan wire.Reply, 4)
+	go func() {
+		for {
+			var r wire.Reply
+			if dec.Decode(&r) != nil {
+				return
+			}
+			guestState.replies <- r
+		}
+	}()
+	guestState.port = nil
 	p.send(wire.Message{Kind: wire.KindHello})
+	guestState.port = p
 	guestState.req = &req
 
 	defer func() {
@@ -190,6 +205,10 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 		}
 		sched = s
 		fmt.Printf("ktstr: scheduler %s attached after %v (ops %q)\n", req.Scheduler.Name, s.AttachAfter().Round(time.Millisecond), s.Ops())
+		if req.Watchdog > 0 {
+			s.SetWatchdog(setWatchdog())
+			fmt.Printf("ktstr: stall watchdog %s\n", s.Watchdog())
+		}
 	}
 	ctx := &Ctx{
 		Topology:  newCPUTopology(guestState.topo),
@@ -243,3 +262,27 @@ func runBody(ctx *Ctx, body Body) (f *wire.Failure) {
 	}
 	return nil
 }
+
+// setWatchdog asks the host to set the sched_ext stall watchdog in guest
+// memory (only the scheduler may set it from inside) and returns what is in
+// force.
+func setWatchdog() string {
+	syms, err := guest.KernelSymbols(guestmemSymbols...)
+	if err != nil {
+		return "unchanged: " + err.Error()
+	}
+	guestState.port.send(wire.Message{Kind: wire.KindWatchdog, Symbols: syms})
+	select {
+	case r := <-guestState.replies:
+		if r.Err != "" {
+			return "unchanged: " + r.Err
+		}
+		return r.Text
+	case <-time.After(10 * time.Second):
+		return "unchanged: the host did not answer"
+	}
+}
+
+// guestmemSymbols are the kernel symbols the host needs to find the
+// watchdog timeout in guest memory.
+var guestmemSymbols = wire.WatchdogSymbols

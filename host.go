@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/kernel"
+	"github.com/ktstr-go/ktstr/internal/kernel/image"
 	"github.com/ktstr-go/ktstr/internal/scx"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
@@ -149,6 +151,9 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		Kernels:       kernelLabels(),
 	}
 	if !spec.Scheduler.IsEEVDF() {
+		req.Watchdog = spec.watchdog()
+	}
+	if !spec.Scheduler.IsEEVDF() {
 		req.Scheduler = &wire.Scheduler{
 			Name:          spec.Scheduler.String(),
 			Path:          guestSchedulerPath(spec.Scheduler.Path),
@@ -173,6 +178,8 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 	out, err := vm.Run(ctx, vm.Config{
 		Dir:           dir,
 		Kernel:        k.BootImage(),
+		Vmlinux:       k.Vmlinux,
+		HZ:            kernelHZ(k),
 		Initrd:        initrd.path,
 		Cmdline:       spec.Cmdline,
 		Topology:      bootShape,
@@ -234,6 +241,9 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 	if r.Result != nil {
 		if s := r.Result.Scheduler; s != nil {
 			summary += fmt.Sprintf(", %s attached after %v, ended %s", s.Name, s.AttachAfter.Round(time.Millisecond), s.Exit)
+			if s.Watchdog != "" {
+				summary += ", stall watchdog " + s.Watchdog
+			}
 		}
 		if len(r.Result.Leftovers) > 0 && testing.Verbose() {
 			t.Logf("ktstr: removed what the body left: %s", strings.Join(r.Result.Leftovers, ", "))
@@ -310,4 +320,30 @@ func formatTimeline(ps []wire.Phase) string {
 		fmt.Fprintf(&b, "%8.2fs  %-30s %6.2fs\n", p.At.Seconds(), p.Name, (p.End - p.At).Seconds())
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// watchdog is the stall watchdog timeout to force, or 0 to keep the
+// scheduler's own.
+func (s Spec) watchdog() time.Duration {
+	switch {
+	case s.Watchdog < 0:
+		return 0
+	case s.Watchdog == 0:
+		return 4 * time.Second
+	}
+	return s.Watchdog
+}
+
+// kernelHZ reads CONFIG_HZ from the kernel's config, 0 when unknown.
+func kernelHZ(k *kernel.Kernel) int {
+	if k.Config == "" {
+		return 0
+	}
+	b, err := os.ReadFile(k.Config)
+	if err != nil {
+		return 0
+	}
+	v, _ := image.ConfigHas(b, "CONFIG_HZ")
+	hz, _ := strconv.Atoi(v)
+	return hz
 }

@@ -177,6 +177,7 @@ func TestVM(t *testing.T) {
 		{"SchedExt", testSchedExtRuns},
 		{"SchedulerDies", testSchedulerDies},
 		{"SchedulerEjected", testSchedulerEjected},
+		{"WatchdogForced", testWatchdogForced},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -64,3 +64,30 @@ func testSchedulerEjected(t *testing.T) {
 		},
 		wire.FailSchedEjected, "scheduler scx_simple was ejected by the kernel", "sysrq")
 }
+
+// testWatchdogForced checks that the host set the stall watchdog of a
+// scheduler it does not control, in guest memory, and reports it.
+func testWatchdogForced(t *testing.T) {
+	spec := Spec{Scheduler: scxSimple, Watchdog: 3 * time.Second}
+	topo := spec.topologies()[0]
+	t.Run(topo.String(), func(t *testing.T) {
+		if inGuest() {
+			guestRun(t, spec, topo, func(ctx *Ctx) error { ctx.Sleep(time.Second); return nil })
+			return
+		}
+		if skipHostOnly(t, spec, topo) {
+			return
+		}
+		r, err := hostBoot(t.Name(), spec, topo, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := r.failures(); len(fs) > 0 {
+			t.Fatalf("%s: %s\n%s", fs[0].Kind, fs[0].Message, fs[0].Detail)
+		}
+		want := "3s (set by the host; the scheduler's own was 30s)"
+		if got := r.Result.Scheduler.Watchdog; got != want {
+			t.Errorf("watchdog %q, want %q", got, want)
+		}
+	})
+}

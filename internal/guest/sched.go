@@ -1,10 +1,12 @@
 package guest
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -300,3 +302,40 @@ func (s *Scheduler) Ops() string { return s.report.Ops }
 
 // PID is the scheduler's process id.
 func (s *Scheduler) PID() int { return s.cmd.Process.Pid }
+
+// SetWatchdog records which stall watchdog timeout is in force.
+func (s *Scheduler) SetWatchdog(text string) { s.report.Watchdog = text }
+
+// Watchdog says which stall watchdog timeout is in force.
+func (s *Scheduler) Watchdog() string { return s.report.Watchdog }
+
+// KernelSymbols returns the addresses of the named symbols from
+// /proc/kallsyms; every name must be found.
+func KernelSymbols(names ...string) (map[string]uint64, error) {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string]uint64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() && len(out) < len(want) {
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 3 || !want[fs[2]] {
+			continue
+		}
+		if v, err := strconv.ParseUint(fs[0], 16, 64); err == nil && v != 0 {
+			out[fs[2]] = v
+		}
+	}
+	for _, n := range names {
+		if _, ok := out[n]; !ok {
+			return nil, fmt.Errorf("symbol %s not in /proc/kallsyms", n)
+		}
+	}
+	return out, nil
+}

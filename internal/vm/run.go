@@ -57,6 +57,10 @@ type Config struct {
 	// Dir is where the run's scratch directory (the port's socket) is
 	// made; "" means the system's temporary directory.
 	Dir string
+	// Vmlinux is the kernel's ELF with BTF, for struct layouts the host
+	// needs to change guest kernel state; HZ its tick rate.
+	Vmlinux string
+	HZ      int
 	// OnMessage, when set, sees every guest message as it arrives.
 	OnMessage func(wire.Message)
 	// Console, when set, gets a live copy of the kernel console.
@@ -258,7 +262,8 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}
 	defer conn.Close()
 	// QEMU connects as soon as it starts; the guest's hello proves init runs.
-	if err := json.NewEncoder(conn).Encode(c.Request); err != nil {
+	enc := json.NewEncoder(conn)
+	if err := enc.Encode(c.Request); err != nil {
 		kill()
 		waitExit(0)
 		return finish(), fmt.Errorf("vm: send request: %w", err)
@@ -331,6 +336,10 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 			output.WriteString(m.Text)
 		case wire.KindResult:
 			out.Result = m.Result
+		case wire.KindWatchdog:
+			reply, stop := setWatchdog(c, mems, m.Symbols)
+			defer stop()
+			_ = enc.Encode(reply)
 		}
 	}
 	// The port closed: the guest powered off, panicked or QEMU died.

@@ -68,6 +68,9 @@ type Request struct {
 	Accel string `json:"accel"`
 	// Deterministic tells that guest time follows instructions (-icount).
 	Deterministic bool `json:"deterministic,omitempty"`
+	// Watchdog, when positive, is the sched_ext watchdog timeout the host
+	// sets once the scheduler has attached.
+	Watchdog time.Duration `json:"watchdog,omitempty"`
 	// Kernels lists the kernel labels of the run when there are several,
 	// so the guest builds the same subtest tree as the host.
 	Kernels []string `json:"kernels,omitempty"`
@@ -90,13 +93,33 @@ const (
 	KindOutput Kind = "output" // a chunk of the guest program's stdout/stderr
 	KindEvent  Kind = "event"  // a milestone (scheduler attached, body started, ...)
 	KindResult Kind = "result" // the final result; the guest powers off after it
+	// KindWatchdog asks the host to set the sched_ext watchdog timeout in
+	// guest memory; Symbols carries the addresses it needs. The host
+	// answers with a Reply.
+	KindWatchdog Kind = "watchdog"
 )
+
+// WatchdogSymbols are the guest kernel symbols a KindWatchdog message
+// carries: what the host needs to find the watchdog's state in guest memory.
+var WatchdogSymbols = []string{
+	"phys_base", "page_offset_base",
+	"scx_root", "scx_watchdog_interval", "scx_watchdog_timestamp", "jiffies_64",
+}
+
+// Reply is the host's answer to a guest message that asks for one.
+type Reply struct {
+	Kind Kind   `json:"kind"`
+	Text string `json:"text,omitempty"`
+	Err  string `json:"err,omitempty"`
+}
 
 // Message is one guest-to-host message.
 type Message struct {
 	Kind   Kind    `json:"kind"`
 	Text   string  `json:"text,omitempty"`
 	Result *Result `json:"result,omitempty"`
+	// Symbols maps kernel symbol names to their addresses.
+	Symbols map[string]uint64 `json:"symbols,omitempty"`
 	// At is the guest's monotonic time since init started.
 	At time.Duration `json:"at"`
 }
@@ -172,6 +195,8 @@ type SchedulerReport struct {
 	Exit string `json:"exit,omitempty"`
 	// Output is the tail of its stdout and stderr.
 	Output string `json:"output,omitempty"`
+	// Watchdog says which stall watchdog timeout was in force.
+	Watchdog string `json:"watchdog,omitempty"`
 	// FinalState is /sys/kernel/sched_ext/state after it was stopped.
 	FinalState string `json:"final_state,omitempty"`
 }

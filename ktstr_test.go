@@ -106,6 +106,9 @@ func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...stri
 			}
 		}
 		t.Logf("got, as wanted: %s: %s", fs[0].Kind, fs[0].Message)
+		if testing.Verbose() {
+			t.Logf("detail:\n%s", fs[0].Detail)
+		}
 	})
 }
 

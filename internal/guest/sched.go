@@ -61,6 +61,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 		return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
 			Message: fmt.Sprintf("scheduler %s: this kernel has no sched_ext (%s missing); use a kernel built with CONFIG_SCHED_CLASS_EXT=y (ktstr kernel fetch gets one)", spec.Name, scxDir)}
 	}
+	enableSchedExtEvents()
 	s := &Scheduler{spec: spec, out: newTailBuffer(64 << 10), exited: make(chan struct{})}
 	s.report.Name = spec.Name
 	s.cmd = exec.Command(spec.Path, spec.Args...)
@@ -162,7 +163,7 @@ func (s *Scheduler) Check() *wire.Failure {
 		s.fill()
 		return &wire.Failure{Kind: wire.FailSchedEjected,
 			Message: fmt.Sprintf("scheduler %s was ejected by the kernel: %s", s.spec.Name, reason),
-			Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+			Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail() + traceDetail()}
 	}
 	if dead {
 		s.fill()

@@ -1,0 +1,58 @@
+package guest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const tracefs = "/sys/kernel/tracing"
+
+// sched_ext trace events: the exit record (kind and reason) and the debug
+// dump, one event per line, which the kernel emits when it ejects a
+// scheduler.
+var scxEvents = []string{"sched_ext/sched_ext_exit", "sched_ext/sched_ext_dump"}
+
+// enableSchedExtEvents turns the sched_ext trace events on, with a trace
+// buffer big enough for a dump. Without tracefs it does nothing: the
+// kernel log still has the reason.
+func enableSchedExtEvents() {
+	for _, e := range scxEvents {
+		_ = os.WriteFile(filepath.Join(tracefs, "events", e, "enable"), []byte("1"), 0)
+	}
+	_ = os.WriteFile(filepath.Join(tracefs, "buffer_size_kb"), []byte("4096"), 0)
+}
+
+// schedExtTrace returns the exit records and dump lines traced so far.
+func schedExtTrace() (exit, dump []string) {
+	b, err := os.ReadFile(filepath.Join(tracefs, "trace"))
+	if err != nil {
+		return nil, nil
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.Contains(l, "sched_ext_exit:"):
+			exit = append(exit, strings.TrimSpace(l[strings.Index(l, "sched_ext_exit:"):]))
+		case strings.Contains(l, "sched_ext_dump:"):
+			dump = append(dump, strings.TrimRight(l[strings.Index(l, "sched_ext_dump:")+len("sched_ext_dump:"):], " "))
+		}
+	}
+	return exit, dump
+}
+
+// traceDetail renders the traced exit and dump for a failure report.
+func traceDetail() string {
+	exit, dump := schedExtTrace()
+	var b strings.Builder
+	if len(exit) > 0 {
+		b.WriteString("\nkernel exit record: " + strings.Join(exit, "; "))
+	}
+	if len(dump) > 0 {
+		const max = 200
+		if len(dump) > max {
+			dump = append(dump[:max], "... (dump cut)")
+		}
+		b.WriteString("\n--- sched_ext dump ---\n" + strings.Join(dump, "\n"))
+	}
+	return b.String()
+}

@@ -1,0 +1,152 @@
+package ktstr
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/work"
+)
+
+// TestNoise measures how much host noise moves the scheduling metrics under
+// TCG: it runs one steady scenario KTSTR_NOISE times (default: skipped) in
+// normal and in deterministic (-icount) mode, on a quiet host and on one
+// loaded with a busy loop per host CPU, and prints each metric's minimum,
+// median and maximum. It judges nothing: its figures set the TCG defaults
+// of package check (see README, "Trustworthy numbers").
+func TestNoise(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("KTSTR_NOISE"))
+	if rounds <= 0 && !inGuest() {
+		t.Skip("set KTSTR_NOISE=N to measure host noise over N runs per mode")
+	}
+	spec := Spec{
+		Topology: Topo(1, 2, 2, 1),
+		Duration: 3 * time.Second,
+		// Measure only: no check may fail the run.
+		Assert: check.Assert{NotStarved: check.Off(), Isolation: check.Off(),
+			MaxGap: check.Disable[time.Duration](), MaxSpreadPct: check.Disable[float64]()},
+	}
+	body := func(ctx *Ctx) error {
+		var ws []*Workers
+		for i := range 2 {
+			cg := fmt.Sprintf("cg%d", i)
+			if err := ctx.Cgroups.Create(cg); err != nil {
+				return err
+			}
+			for _, g := range []work.Group{{Type: work.Spin(), Workers: 2}, {Type: work.Bursty(10*time.Millisecond, 10*time.Millisecond), Workers: 1}} {
+				w, err := ctx.Spawn(cg, g)
+				if err != nil {
+					return err
+				}
+				ws = append(ws, w)
+			}
+		}
+		for _, w := range ws {
+			if err := w.Start(); err != nil {
+				return err
+			}
+		}
+		ctx.Sleep(ctx.Duration)
+		for _, w := range ws {
+			if _, err := w.Stop(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, load := range []bool{false, true} {
+		for _, det := range []bool{false, true} {
+			name := map[bool]string{false: "quiet", true: "loaded"}[load] + "/" + map[bool]string{false: "normal", true: "deterministic"}[det]
+			t.Run(name, func(t *testing.T) {
+				s := spec
+				s.Deterministic = det
+				topo := s.topologies()[0]
+				t.Run(topo.String(), func(t *testing.T) {
+					if inGuest() {
+						guestRun(t, s, topo, body)
+						return
+					}
+					if skipHostOnly(t, s, topo) {
+						return
+					}
+					if load {
+						stop := loadHost()
+						defer stop()
+					}
+					var m noiseMetrics
+					t0 := time.Now()
+					for range rounds {
+						r, err := hostBoot(t.Name(), s, topo, "")
+						if err != nil {
+							t.Fatal(err)
+						}
+						if fs := r.failures(); len(fs) > 0 || r.Result == nil || r.Result.Checks == nil {
+							t.Fatalf("run failed: %+v", fs)
+						}
+						m.add(r.Result.Checks.Stats, s.duration())
+					}
+					t.Logf("%s, %d runs, %.0fs each:\n%s", name, rounds, time.Since(t0).Seconds()/float64(rounds), m)
+				})
+			})
+		}
+	}
+}
+
+// loadHost keeps every host CPU busy until stopped.
+func loadHost() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	for range runtime.NumCPU() {
+		go func() {
+			x := 0
+			for ctx.Err() == nil {
+				for range 1 << 20 {
+					x++
+				}
+			}
+			runtime.KeepAlive(x)
+		}()
+	}
+	return cancel
+}
+
+type noiseMetrics struct {
+	spread, gap, p99, rate []float64
+}
+
+func (m *noiseMetrics) add(s check.Stats, d time.Duration) {
+	m.spread = append(m.spread, s.WorstSpreadPct)
+	m.gap = append(m.gap, float64(s.WorstGap)/float64(time.Millisecond))
+	m.p99 = append(m.p99, float64(s.WorstP99WakeLatency)/float64(time.Microsecond))
+	m.rate = append(m.rate, float64(s.WorkUnits)/d.Seconds())
+}
+
+func (m noiseMetrics) String() string {
+	var b strings.Builder
+	row := func(name string, xs []float64) {
+		s := slices.Clone(xs)
+		slices.Sort(s)
+		mean, sd := 0.0, 0.0
+		for _, x := range s {
+			mean += x
+		}
+		mean /= float64(len(s))
+		for _, x := range s {
+			sd += (x - mean) * (x - mean)
+		}
+		sd = math.Sqrt(sd / float64(len(s)))
+		fmt.Fprintf(&b, "  %-22s min %10.1f  median %10.1f  max %10.1f  sd %9.1f\n", name, s[0], s[len(s)/2], s[len(s)-1], sd)
+	}
+	row("worst spread %", m.spread)
+	row("worst gap ms", m.gap)
+	row("worst p99 wake us", m.p99)
+	row("work units/s", m.rate)
+	return b.String()
+}

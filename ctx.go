@@ -42,6 +42,8 @@ type Ctx struct {
 	all      []work.Report
 	checks   *check.Result
 	timeline []wire.Phase
+	// payloads are the payload runs of the body.
+	payloads payloadRuns
 }
 
 // Logf prints to the test's log. Inside the guest this reaches the host's
@@ -173,7 +175,7 @@ type Workers struct {
 }
 
 // Spawn creates the workers of g inside cgroup (which must exist; "" is the
-// harness's parent cgroup, for host contention) without starting them: call
+// guest's root cgroup, for host contention) without starting them: call
 // [Workers.Start], after placing every group that should start together.
 // The affinity intent of g is resolved against the cgroup's cpuset and the
 // guest topology.
@@ -181,7 +183,10 @@ func (c *Ctx) Spawn(cgroup string, g work.Group) (*Workers, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("spawn in %s: %w", cgroupLabel(cgroup), err)
 	}
-	dir := c.Cgroups.m.Root()
+	// cgroup v2 lets no process join a cgroup that hands controllers to
+	// its children, as the harness's parent does; "the parent" is
+	// therefore the guest's root cgroup, which is exempt.
+	dir := filepath.Dir(c.Cgroups.m.Root())
 	var cpus []int
 	if cgroup != "" {
 		dir = c.Cgroups.Path(cgroup)

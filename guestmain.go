@@ -231,8 +231,9 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 			res.Failures = append([]wire.Failure{*f}, res.Failures...)
 		}
 	}
+	ctx.recordPayloads(res)
 	left, err := ctx.finish()
-	res.Leftovers = left
+	res.Leftovers = append(res.Leftovers, left...)
 	if err != nil {
 		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: "cleaning up after the body: " + err.Error()})
 	}

@@ -126,7 +126,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		}
 		spec.Scheduler.Path = p
 	}
-	initrd, err := hostInitramfs(spec.Scheduler)
+	initrd, err := hostInitramfs(spec.Scheduler, spec.Payloads...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/ktstr-go/ktstr/internal/initramfs"
+	"github.com/ktstr-go/ktstr/payload"
 )
 
 // The host's scratch directory holds this process's initramfs archives and
@@ -76,11 +78,11 @@ func guestSchedulerPath(hostPath string) string {
 	return "/ktstr/bin/" + filepath.Base(hostPath)
 }
 
-// hostInitramfs returns the initramfs for this test binary and scheduler:
-// the binary as /init with its shared libraries, and the scheduler binary
-// with its own.
-func hostInitramfs(s Scheduler) (*builtInitrd, error) {
-	b, err := initramfsBuilder(s)
+// hostInitramfs returns the initramfs for this test binary, scheduler and
+// payloads: the binary as /init with its shared libraries, and the
+// scheduler's and each payload's binary with their own.
+func hostInitramfs(s Scheduler, payloads ...payload.Payload) (*builtInitrd, error) {
+	b, err := initramfsBuilder(s, payloads...)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +118,7 @@ func hostInitramfs(s Scheduler) (*builtInitrd, error) {
 	return r, nil
 }
 
-func initramfsBuilder(s Scheduler) (*initramfs.Builder, error) {
+func initramfsBuilder(s Scheduler, payloads ...payload.Payload) (*initramfs.Builder, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("initramfs: finding the test binary: %w", err)
@@ -135,7 +137,59 @@ func initramfsBuilder(s Scheduler) (*initramfs.Builder, error) {
 			return nil, fmt.Errorf("scheduler %s: %w", s, err)
 		}
 	}
+	if err := addPayloads(b, payloads); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// addPayloads packs each payload's binary, found on the host, with its
+// shared libraries at guestPayloadPath, and the library path they need.
+func addPayloads(b *initramfs.Builder, payloads []payload.Payload) error {
+	if len(payloads) == 0 {
+		return nil
+	}
+	binaries := map[string]string{}
+	for _, p := range payloads {
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("Spec.Payloads: %w", err)
+		}
+		if prev, ok := binaries[p.Name]; ok && prev != p.Binary {
+			return fmt.Errorf("Spec.Payloads: two payloads named %s, with binaries %s and %s", p.Name, prev, p.Binary)
+		}
+		binaries[p.Name] = p.Binary
+		host, err := hostPayloadBinary(p)
+		if err != nil {
+			return err
+		}
+		if err := b.AddBinary(guestPayloadPath(p)[1:], host); err != nil {
+			return fmt.Errorf("payload %s: packing %s: %w", p.Name, host, err)
+		}
+	}
+	if lp := b.LibraryPath(); len(lp) > 0 {
+		return b.AddBytes(payloadLibraryPathFile[1:], []byte(strings.Join(lp, ":")+"\n"), 0o644)
+	}
+	return nil
+}
+
+// hostPayloadBinary finds p's binary on the host: Binary itself when it is
+// a path, else Binary looked up on $PATH.
+func hostPayloadBinary(p payload.Payload) (string, error) {
+	install := ""
+	if p.Package != "" {
+		install = fmt.Sprintf("; install the Debian package %s (apt-get install %s)", p.Package, p.Package)
+	}
+	if strings.Contains(p.Binary, "/") {
+		if _, err := os.Stat(p.Binary); err != nil {
+			return "", fmt.Errorf("payload %s: binary %s: %w%s", p.Name, p.Binary, err, install)
+		}
+		return p.Binary, nil
+	}
+	path, err := exec.LookPath(p.Binary)
+	if err != nil {
+		return "", fmt.Errorf("payload %s: %s is not on the host's $PATH (%s)%s", p.Name, p.Binary, os.Getenv("PATH"), install)
+	}
+	return path, nil
 }
 
 func writeInitramfs(b *initramfs.Builder, path string) (*builtInitrd, error) {

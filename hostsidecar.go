@@ -59,6 +59,14 @@ func fillSidecarStats(s *sidecar.Result, res *wire.Result) {
 	for _, p := range res.Timeline {
 		s.Steps = append(s.Steps, sidecar.Step{Name: p.Name, Start: p.At, Duration: p.End - p.At})
 	}
+	for _, p := range res.Payloads {
+		if s.PayloadMetrics == nil && len(p.Metrics) > 0 {
+			s.PayloadMetrics = map[string]float64{}
+		}
+		for name, v := range p.Metrics {
+			s.PayloadMetrics[p.Name+"."+name] = v
+		}
+	}
 	if res.Checks == nil {
 		return
 	}

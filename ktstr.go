@@ -34,6 +34,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/vm"
+	"github.com/ktstr-go/ktstr/payload"
 )
 
 // Spec declares what a test runs on.
@@ -78,6 +79,11 @@ type Spec struct {
 	// executed, so timings inside the guest do not depend on host load, at
 	// several times lower speed. Also set by KTSTR_DETERMINISTIC=1.
 	Deterministic bool
+	// Payloads are the binary workloads the body may run (Ctx.RunPayload,
+	// Ctx.StartPayload). The host finds each one's binary (a path, or a
+	// name on its $PATH) when it builds the VM and packs it with its
+	// shared libraries.
+	Payloads []payload.Payload
 
 	// bootTopology, when set, is booted instead of the topology the guest
 	// expects; tests use it to prove the guest's topology check.

@@ -161,6 +161,9 @@ type Result struct {
 	// Leftovers lists guest resources (cgroups, processes) the body left
 	// behind and the harness had to remove.
 	Leftovers []string `json:"leftovers,omitempty"`
+	// Payloads lists the payload runs of the body, in the order they
+	// ended.
+	Payloads []PayloadResult `json:"payloads,omitempty"`
 }
 
 // Failure is one reason a test failed.
@@ -199,4 +202,21 @@ type SchedulerReport struct {
 	Watchdog string `json:"watchdog,omitempty"`
 	// FinalState is /sys/kernel/sched_ext/state after it was stopped.
 	FinalState string `json:"final_state,omitempty"`
+}
+
+// PayloadResult is one payload run of the test body.
+type PayloadResult struct {
+	// Name is the payload's name, "name#2" for its second run, and so on.
+	Name string `json:"name"`
+	// ExitCode is the exit status, -1 when a signal ended the payload.
+	ExitCode int `json:"exit_code"`
+	// Signal names the signal that ended it, if one did.
+	Signal   string        `json:"signal,omitempty"`
+	Duration time.Duration `json:"duration"`
+	// Killed tells that the body (or the end of the body) stopped it;
+	// TimedOut that it ran past its timeout.
+	Killed   bool `json:"killed,omitempty"`
+	TimedOut bool `json:"timed_out,omitempty"`
+	// Metrics are its metrics by name, all finite.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }

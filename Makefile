@@ -24,6 +24,7 @@ deps:
 		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 qemu-system-data; }
 	@command -v stress-ng >/dev/null && command -v hackbench >/dev/null && command -v fio >/dev/null || { \
 		echo "installing the payload tools"; \
+		$(SUDO) apt-get update -qq && \
 		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stress-ng rt-tests fio; }
 
 # A sched_ext kernel in the cache; a no-op when the newest is there already.

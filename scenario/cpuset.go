@@ -60,6 +60,9 @@ func Overlap(i, n int, frac float64) Cpuset {
 // Exact is exactly cpus, usable or not.
 func Exact(cpus ...int) Cpuset { return Cpuset{kind: cpusetExact, cpus: slices.Clone(cpus)} }
 
+// IsZero reports whether c is the zero Cpuset, which means no cpuset.
+func (c Cpuset) IsZero() bool { return c.kind == 0 }
+
 // String describes the spec, e.g. "llc 1" or "disjoint 0 of 2".
 func (c Cpuset) String() string {
 	switch c.kind {

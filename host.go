@@ -144,7 +144,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		Test:          name,
 		Topology:      shape,
 		Duration:      spec.duration(),
-		Verbose:       testing.Verbose(),
+		Verbose:       verbose(),
 		Assert:        mergedAssert(spec, accel, deterministic),
 		Accel:         string(accel),
 		Deterministic: deterministic,
@@ -245,24 +245,24 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 				summary += ", stall watchdog " + s.Watchdog
 			}
 		}
-		if len(r.Result.Leftovers) > 0 && testing.Verbose() {
+		if len(r.Result.Leftovers) > 0 && verbose() {
 			t.Logf("ktstr: removed what the body left: %s", strings.Join(r.Result.Leftovers, ", "))
 		}
 	}
 	t.Log(summary)
 	failures := r.failures()
 	failed := len(failures) > 0
-	if (failed || testing.Verbose()) && len(r.Output) > 0 {
+	if (failed || verbose()) && len(r.Output) > 0 {
 		t.Logf("--- guest output ---\n%s", strings.TrimRight(string(r.Output), "\n"))
 	}
 	switch {
 	case len(r.Console) == 0:
-	case testing.Verbose():
+	case verbose():
 		t.Logf("--- kernel console ---\n%s", strings.TrimRight(string(r.Console), "\n"))
 	case failed && !consoleInDetail(failures[0].Kind):
 		t.Logf("--- kernel console (last 40 lines) ---\n%s", lastLines(r.Console, 40))
 	}
-	if res := r.Result; res != nil && (failed || testing.Verbose()) {
+	if res := r.Result; res != nil && (failed || verbose()) {
 		if res.Checks != nil {
 			t.Logf("--- stats ---\n%s", strings.TrimRight(res.Checks.Stats.Format(), "\n"))
 		}
@@ -270,7 +270,7 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 			t.Logf("--- timeline ---\n%s", formatTimeline(res.Timeline))
 		}
 	}
-	if testing.Verbose() {
+	if verbose() {
 		t.Logf("--- checks in force ---\n%s", strings.TrimRight(mergedAssert(spec, r.Accel, r.deterministic).Format(), "\n"))
 	}
 	for _, f := range failures {

@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
-	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/payload"
@@ -229,12 +228,12 @@ func runVariant(t *testing.T, spec Spec, v variant, test string, body Body) {
 		guestRun(t, spec, v.topo, body)
 		return
 	}
+	if ok, why := selected(t.Name()); !ok {
+		t.Skip("not selected: " + why)
+	}
 	if listing() {
 		listVariant(t, v.describe(test, t.Name(), spec))
 		t.Skip("listed")
-	}
-	if ok, why := selected(t.Name()); !ok {
-		t.Skip("not selected: " + why)
 	}
 	hostRun(t, spec, v)
 }
@@ -243,5 +242,5 @@ func gauntletLabel(k string) string {
 	if k == "" {
 		return ""
 	}
-	return gauntlet.KernelLabel(k)
+	return kernelLabel(k)
 }

@@ -223,12 +223,12 @@ func testBootRetry(t *testing.T) {
 // skipHostOnly lists or skips, as runVariant does, a test that boots its VM
 // by hand.
 func skipHostOnly(t *testing.T, spec Spec, topo Topology) bool {
+	if ok, why := selected(t.Name()); !ok {
+		t.Skip("not selected: " + why)
+	}
 	if listing() {
 		listVariant(t, variant{preset: topologyPreset(topo), topo: topo}.describe(t.Name(), t.Name(), spec))
 		t.Skip("listed")
-	}
-	if ok, why := selected(t.Name()); !ok {
-		t.Skip("not selected: " + why)
 	}
 	return false
 }

@@ -2,8 +2,10 @@ package ktstr
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -148,7 +150,7 @@ func forKernels(t *testing.T, kernels []string, leaf func(t *testing.T, kernel s
 		return
 	}
 	for _, k := range kernels {
-		t.Run(gauntlet.KernelLabel(k), func(t *testing.T) { leaf(t, k) })
+		t.Run(kernelLabel(k), func(t *testing.T) { leaf(t, k) })
 	}
 }
 
@@ -211,4 +213,24 @@ const (
 type listedVariant struct {
 	Name    string           `json:"name"`
 	Variant gauntlet.Variant `json:"variant"`
+}
+
+// kernelLabel names a kernel in subtest names: a path (a cache entry, an
+// image, a source tree) by its last element, anything else as given, made
+// safe for -run patterns.
+func kernelLabel(k string) string {
+	if strings.Contains(k, "/") {
+		k = filepath.Base(filepath.Clean(k))
+	}
+	return gauntlet.KernelLabel(k)
+}
+
+// verbose reports go test -v. Under go test -json the testing package is
+// verbose too (test2json needs the events), but the person reading wants
+// the quiet report then.
+func verbose() bool {
+	if f := flag.Lookup("test.v"); f != nil && f.Value.String() == "test2json" {
+		return false
+	}
+	return testing.Verbose()
 }

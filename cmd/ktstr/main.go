@@ -26,6 +26,7 @@ topology and scheduler. This command manages what those tests need.`,
 	root.AddCommand(kernelCmd())
 	root.AddCommand(schedCmd())
 	root.AddCommand(statsCmd())
+	root.AddCommand(testCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ktstr:", err)
 		os.Exit(1)

@@ -72,8 +72,9 @@ func TestTwoCgroups(t *testing.T) {
 // subtest, TestSMTSiblings/1n1l2c2t and TestSMTSiblings/1n2l1c2t.
 func TestSMTSiblings(t *testing.T) {
 	ktstr.Run(t, ktstr.Spec{
-		Topologies: []ktstr.Topology{ktstr.Topo(1, 1, 2, 2), ktstr.Topo(1, 2, 1, 2)},
-		Duration:   time.Second,
+		Topologies:  []ktstr.Topology{ktstr.Topo(1, 1, 2, 2), ktstr.Topo(1, 2, 1, 2)},
+		Duration:    time.Second,
+		Constraints: ktstr.Constraints{RequiresSMT: true}, // the gauntlet's SMT presets only
 	}, func(ctx *ktstr.Ctx) error {
 		for cpu, sib := range ctx.Topology.Siblings {
 			if len(sib) != 2 {

@@ -2,6 +2,7 @@ package ktstr
 
 import (
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/kernel"
@@ -109,3 +110,16 @@ func fillSidecarStats(s *sidecar.Result, res *wire.Result) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// writeSkipped writes the result file of a variant that did not run.
+func writeSkipped(t *testing.T, spec Spec, v variant, why string) {
+	k, err := hostKernel(v.kernel)
+	if err != nil {
+		return
+	}
+	r := sidecar.Result{TestName: t.Name(), Topology: v.topo.String(), Scheduler: spec.Scheduler.String(),
+		Flags: v.profile.Flags, KernelVersion: k.Version, Skipped: true, SkipReason: why}
+	if err := writerFor(k).Write(r); err != nil {
+		t.Logf("ktstr: writing the result file: %v", err)
+	}
+}

@@ -229,6 +229,7 @@ func runVariant(t *testing.T, spec Spec, v variant, test string, body Body) {
 		return
 	}
 	if ok, why := selected(t.Name()); !ok {
+		writeSkipped(t, spec, v, "not selected: "+why)
 		t.Skip("not selected: " + why)
 	}
 	if listing() {

@@ -277,6 +277,24 @@ func (c *Ctx) Check(reports ...work.Report) check.Result {
 	return c.CheckGroups(check.ByCgroup(reports...)...)
 }
 
+// CheckGroupsWith is CheckGroups with extra layers of check configuration
+// merged over Ctx.Assert (a scenario's own, say); the last set wins.
+func (c *Ctx) CheckGroupsWith(layers []check.Assert, groups ...check.Group) check.Result {
+	saved := c.Assert
+	c.Assert = check.Merge(append([]check.Assert{saved}, layers...)...)
+	defer func() { c.Assert = saved }()
+	return c.CheckGroups(groups...)
+}
+
+// EndPhase ends the current phase without starting another.
+func (c *Ctx) EndPhase() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.timeline); n > 0 && c.timeline[n-1].End == 0 {
+		c.timeline[n-1].End = c.Elapsed()
+	}
+}
+
 // CheckGroups is Check with the groups given: their cpusets and memory
 // policy nodes, when the body knows better than the reports.
 func (c *Ctx) CheckGroups(groups ...check.Group) check.Result {

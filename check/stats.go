@@ -140,7 +140,9 @@ func groupStats(g Group) groupFigures {
 		cs.WorkUnits += r.WorkUnits
 		cs.Migrations += r.Migrations
 		cs.Checkpoints += r.Checkpoints
-		if r.WallTime > 0 {
+		// A fan-out's messenger waits while its receivers compute: it
+		// plays another role, so it stays out of the fairness spread.
+		if r.WallTime > 0 && !r.Messenger {
 			offPcts = append(offPcts, float64(r.OffCPU)/float64(r.WallTime)*100)
 		}
 		if r.MaxGap > cs.MaxGap {

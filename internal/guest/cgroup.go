@@ -26,8 +26,8 @@ type Cgroups struct {
 	created []string // relative names, in creation order
 }
 
-// NewCgroups prepares the parent directory root and enables the cpuset and
-// cpu controllers for its children.
+// NewCgroups prepares the parent directory root and enables every
+// available controller for its children.
 func NewCgroups(root string) (*Cgroups, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("cgroup parent %s: %w (is cgroup2 mounted?)", root, err)
@@ -69,14 +69,15 @@ func (c *Cgroups) Create(name string) (string, error) {
 		rel := strings.Join(parts[:i+1], "/")
 		dir := c.Path(rel)
 		err := os.Mkdir(dir, 0o755)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
+		switch {
+		case err == nil:
+			c.created = append(c.created, rel)
+		case !errors.Is(err, os.ErrExist):
 			return "", fmt.Errorf("create cgroup %s: %w", rel, err)
 		}
-		c.created = append(c.created, rel)
 		if i < len(parts)-1 {
+			// Also for a parent that existed: its children need the
+			// controllers (cpuset above all) passed down.
 			c.enableControllers(dir)
 		}
 	}

@@ -71,8 +71,8 @@ type Spec struct {
 	// test: a runnable task not run for this long gets the scheduler
 	// ejected. The kernel lets only the scheduler set it, so the host
 	// writes it into guest memory once the scheduler has attached. 0 means
-	// 4 s, so a stall fails a short test quickly; a negative value keeps
-	// the scheduler's own.
+	// 4 s under KVM and 10 s under TCG (where host load makes guest time
+	// jump); a negative value keeps the scheduler's own.
 	Watchdog time.Duration
 	// Deterministic runs TCG with -icount: guest time follows instructions
 	// executed, so timings inside the guest do not depend on host load, at

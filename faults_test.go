@@ -1,0 +1,29 @@
+package ktstr_test
+
+import (
+	"testing"
+
+	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/scheds/ktstrsched/faults"
+)
+
+// TestFaults runs our own sched_ext scheduler (cmd/ktstr-sched) with each
+// fault it can inject and checks that the harness reports exactly that
+// fault: ejection for a stall, stopped dispatching or a dispatch outside
+// the allowed CPUs or an error, death for an exit, starvation, a long gap
+// for slow dispatch, and the body's own finding for a pinned cgroup.
+func TestFaults(t *testing.T) {
+	bin := "/ktstr/bin/" + faults.BinaryName // in the guest, only the name counts
+	if !ktstr.InGuest() {
+		var err error
+		if bin, err = faults.BuildScheduler(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range faults.FaultCases() {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			ktstr.ExpectFailure(t, c.SpecFor(bin), c.Body, c.WantKind, c.WantText...)
+		})
+	}
+}

@@ -35,19 +35,20 @@ func TestNoise(t *testing.T) {
 			MaxGap: check.Disable[time.Duration](), MaxSpreadPct: check.Disable[float64]()},
 	}
 	body := func(ctx *Ctx) error {
+		// Two cgroups of two spinners (spread and gap compare equal
+		// workers) and one of bursty workers (wake-up latency).
 		var ws []*Workers
-		for i := range 2 {
+		for i, g := range []work.Group{{Type: work.Spin(), Workers: 2}, {Type: work.Spin(), Workers: 2},
+			{Type: work.Bursty(10*time.Millisecond, 10*time.Millisecond), Workers: 2}} {
 			cg := fmt.Sprintf("cg%d", i)
 			if err := ctx.Cgroups.Create(cg); err != nil {
 				return err
 			}
-			for _, g := range []work.Group{{Type: work.Spin(), Workers: 2}, {Type: work.Bursty(10*time.Millisecond, 10*time.Millisecond), Workers: 1}} {
-				w, err := ctx.Spawn(cg, g)
-				if err != nil {
-					return err
-				}
-				ws = append(ws, w)
+			w, err := ctx.Spawn(cg, g)
+			if err != nil {
+				return err
 			}
+			ws = append(ws, w)
 		}
 		for _, w := range ws {
 			if err := w.Start(); err != nil {
@@ -144,7 +145,7 @@ func (m noiseMetrics) String() string {
 		sd = math.Sqrt(sd / float64(len(s)))
 		fmt.Fprintf(&b, "  %-22s min %10.1f  median %10.1f  max %10.1f  sd %9.1f\n", name, s[0], s[len(s)/2], s[len(s)-1], sd)
 	}
-	row("worst spread %", m.spread)
+	row("worst spread % (spin)", m.spread)
 	row("worst gap ms", m.gap)
 	row("worst p99 wake us", m.p99)
 	row("work units/s", m.rate)

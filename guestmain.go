@@ -227,7 +227,11 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 	}
 	if sched != nil {
 		if f := sched.Check(); f != nil {
-			// A scheduler failure explains body failures; put it first.
+			// A scheduler failure explains body failures; put it first,
+			// saying which phase of the body was running.
+			if n := len(ctx.timeline); n > 0 {
+				f.Message += fmt.Sprintf(" (in phase %q of the body, %.1fs in)", ctx.timeline[n-1].Name, ctx.Elapsed().Seconds())
+			}
 			res.Failures = append([]wire.Failure{*f}, res.Failures...)
 		}
 	}
@@ -248,6 +252,12 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 	if sched != nil {
 		rep := sched.Stop()
 		res.Scheduler = &rep
+		if rep.FinalState != "disabled" && rep.FinalState != "" {
+			// The system must be back on the kernel's fair scheduler.
+			res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailSchedNotDetached,
+				Message: fmt.Sprintf("scheduler %s stopped but sched_ext is still %q: the system did not return to EEVDF", rep.Name, rep.FinalState),
+				Detail:  "scheduler output:\n" + rep.Output})
+		}
 	}
 }
 

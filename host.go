@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,7 +182,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		Vmlinux:       k.Vmlinux,
 		HZ:            kernelHZ(k),
 		Initrd:        initrd.path,
-		Cmdline:       spec.Cmdline,
+		Cmdline:       spec.cmdline(),
 		Topology:      bootShape,
 		MemoryMB:      memoryMB(spec, topo, initrd.size),
 		Accel:         accel,
@@ -351,4 +352,22 @@ func kernelHZ(k *kernel.Kernel) int {
 	v, _ := image.ConfigHas(b, "CONFIG_HZ")
 	hz, _ := strconv.Atoi(v)
 	return hz
+}
+
+// cmdline is the guest kernel command line the test adds: the scheduler's
+// parameters and sysctls, then the test's own.
+func (s Spec) cmdline() string {
+	parts := append([]string(nil), s.Scheduler.Cmdline...)
+	keys := make([]string, 0, len(s.Scheduler.Sysctls))
+	for k := range s.Scheduler.Sysctls {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		parts = append(parts, "sysctl."+k+"="+s.Scheduler.Sysctls[k])
+	}
+	if s.Cmdline != "" {
+		parts = append(parts, s.Cmdline)
+	}
+	return strings.Join(parts, " ")
 }

@@ -1,6 +1,7 @@
 package ktstr
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,9 +41,10 @@ func sidecarResult(name string, spec Spec, v variant, r *hostRunResult) sidecar.
 		Accelerator:   string(r.Accel),
 		KernelArgs:    nil,
 	}
-	if spec.Cmdline != "" {
-		s.KernelArgs = []string{spec.Cmdline}
+	if c := spec.cmdline(); c != "" {
+		s.KernelArgs = strings.Fields(c)
 	}
+	s.Sysctls = spec.Scheduler.Sysctls
 	fs := r.failures()
 	s.Passed = len(fs) == 0
 	for _, f := range fs {

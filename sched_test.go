@@ -20,8 +20,13 @@ var scxSimple = Scheduler{Path: "scx_simple", Ops: "simple"}
 // testSchedExtRuns runs the spinners under scx_simple and checks, inside
 // the guest, that sched_ext really is in charge.
 func testSchedExtRuns(t *testing.T) {
-	Run(t, Spec{Topology: Topo(1, 2, 2, 1), Scheduler: scxSimple, Duration: 2 * time.Second},
+	sched := scxSimple
+	sched.Sysctls = map[string]string{"kernel.sched_rr_timeslice_ms": "50"} // a tunable it "needs"
+	Run(t, Spec{Topology: Topo(1, 2, 2, 1), Scheduler: sched, Duration: 2 * time.Second},
 		func(ctx *Ctx) error {
+			if b, err := os.ReadFile("/proc/sys/kernel/sched_rr_timeslice_ms"); err != nil || strings.TrimSpace(string(b)) != "50" {
+				return fmt.Errorf("the scheduler's sysctl was not set at boot: sched_rr_timeslice_ms = %q (%v)", b, err)
+			}
 			if st := guest.SchedExtState(); st != "enabled" {
 				return fmt.Errorf("sched_ext state %q during the body, want enabled", st)
 			}

@@ -32,6 +32,10 @@ type Scheduler struct {
 	// Assert is the scheduler's layer of check configuration, between the
 	// defaults and each test's own.
 	Assert check.Assert
+	// Cmdline are kernel command-line parameters the scheduler needs, and
+	// Sysctls kernel tunables it needs (set at boot as sysctl.KEY=VALUE).
+	Cmdline []string
+	Sysctls map[string]string
 	// Flags are the scheduler's named flags; the gauntlet runs every valid
 	// combination (see Spec.RequiredFlags).
 	Flags []Flag

@@ -190,8 +190,10 @@ func (s *Scheduler) Stop() wire.SchedulerReport {
 			_ = unix.Kill(-s.cmd.Process.Pid, unix.SIGKILL)
 			<-s.exited
 		}
-		// Wait briefly for the kernel to finish disabling.
-		for range 100 {
+		// Wait for the kernel to finish disabling (up to 10 s: under
+		// emulation, reverting every task to the fair class takes a
+		// while).
+		for range 500 {
 			if st := SchedExtState(); st == "disabled" {
 				break
 			}

@@ -130,9 +130,10 @@ const (
 	FailBody             = "body"              // the test body returned an error or panicked
 	FailTopology         = "topology-mismatch" // the guest does not see the requested topology
 	FailSchedNotAttached = "scheduler-not-attached"
-	FailSchedDied        = "scheduler-died"    // the scheduler process exited during the test
-	FailSchedEjected     = "scheduler-ejected" // the kernel disabled the scheduler
-	FailGuest            = "guest"             // the harness inside the guest failed
+	FailSchedDied        = "scheduler-died"         // the scheduler process exited during the test
+	FailSchedEjected     = "scheduler-ejected"      // the kernel disabled the scheduler
+	FailSchedNotDetached = "scheduler-not-detached" // sched_ext still on after the scheduler stopped
+	FailGuest            = "guest"                  // the harness inside the guest failed
 	// Host-side classes, decided without a guest result.
 	FailPanic    = "kernel-panic"
 	FailTimeout  = "timeout"

@@ -50,7 +50,7 @@ func BenchmarkBootOverhead(b *testing.B) {
 	if _, _, err := vm.RunBare(context.Background(), cfg); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := hostInitramfs(EEVDF); err != nil {
+	if _, err := hostInitramfs(EEVDF, ""); err != nil {
 		b.Fatal(err)
 	}
 	var bareSum, ktstrSum time.Duration
@@ -102,12 +102,12 @@ func BenchmarkInitramfs(b *testing.B) {
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
-		if _, err := hostInitramfs(EEVDF); err != nil {
+		if _, err := hostInitramfs(EEVDF, ""); err != nil {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
 		for range b.N {
-			if _, err := hostInitramfs(EEVDF); err != nil {
+			if _, err := hostInitramfs(EEVDF, ""); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -21,7 +21,8 @@ type Ctx struct {
 	// Topology is the CPU topology as the guest kernel reports it.
 	Topology *CPUTopology
 	// Cgroups creates and removes cgroups under the harness's own cgroup
-	// parent; whatever the body leaves is removed after it.
+	// parent (Scheduler.CgroupParent); whatever the body leaves is removed
+	// after it.
 	Cgroups *Cgroups
 	// Duration is the scenario duration from the Spec.
 	Duration time.Duration
@@ -120,8 +121,9 @@ func (t *CPUTopology) NodeOf(cpu int) int {
 	return -1
 }
 
-// Cgroups manages cgroup v2 groups under the harness's parent cgroup
-// (/sys/fs/cgroup/ktstr). Names are relative: "cg0", or "a/b" for nesting.
+// Cgroups manages cgroup v2 groups under the harness's parent cgroup:
+// /sys/fs/cgroup/ktstr, or the scheduler's [Scheduler.CgroupParent].
+// Names are relative: "cg0", or "a/b" for nesting.
 type Cgroups struct {
 	m   *guest.Cgroups
 	ctx *Ctx
@@ -186,7 +188,7 @@ func (c *Ctx) Spawn(cgroup string, g work.Group) (*Workers, error) {
 	// cgroup v2 lets no process join a cgroup that hands controllers to
 	// its children, as the harness's parent does; "the parent" is
 	// therefore the guest's root cgroup, which is exempt.
-	dir := filepath.Dir(c.Cgroups.m.Root())
+	dir := guest.CgroupMount
 	var cpus []int
 	if cgroup != "" {
 		dir = c.Cgroups.Path(cgroup)

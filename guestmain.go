@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -54,6 +55,9 @@ func guestMain(m *testing.M) {
 		select {}
 	}
 	if err := guest.Mount(); err != nil {
+		fail("%v", err)
+	}
+	if err := guest.LinkKernelConfig(guestKernelConfig); err != nil {
 		fail("%v", err)
 	}
 	f, err := guest.OpenPort(wire.PortName)
@@ -191,7 +195,7 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 	}
 	res := &wire.Result{}
 	guestState.result = res
-	cg, err := guest.NewCgroups(guest.CgroupRoot)
+	cg, err := guest.NewCgroups(guest.CgroupMount, filepath.Join(guest.CgroupMount, req.CgroupParent))
 	if err != nil {
 		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: err.Error()})
 		return

@@ -127,7 +127,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		}
 		spec.Scheduler.Path = p
 	}
-	initrd, err := hostInitramfs(spec.Scheduler, spec.Payloads...)
+	initrd, err := hostInitramfs(spec.Scheduler, k.Config, spec.Payloads...)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +150,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		Accel:         string(accel),
 		Deterministic: deterministic,
 		Kernels:       kernelLabels(),
+		CgroupParent:  spec.Scheduler.cgroupParent(),
 	}
 	if !spec.Scheduler.IsEEVDF() {
 		req.Watchdog = spec.watchdog(accel)

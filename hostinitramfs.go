@@ -3,9 +3,13 @@ package ktstr
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,13 +82,23 @@ func guestSchedulerPath(hostPath string) string {
 	return "/ktstr/bin/" + filepath.Base(hostPath)
 }
 
+// guestKernelConfig is where the kernel's configuration is packed; the
+// guest links /boot/config-<release> to it.
+const guestKernelConfig = "/ktstr/kernel.config"
+
 // hostInitramfs returns the initramfs for this test binary, scheduler and
-// payloads: the binary as /init with its shared libraries, and the
-// scheduler's and each payload's binary with their own.
-func hostInitramfs(s Scheduler, payloads ...payload.Payload) (*builtInitrd, error) {
+// payloads: the binary as /init with its shared libraries, the scheduler's
+// and each payload's binary with their own, the scheduler's files, and the
+// kernel's configuration (kconfig, the host file; "" when unknown).
+func hostInitramfs(s Scheduler, kconfig string, payloads ...payload.Payload) (*builtInitrd, error) {
 	b, err := initramfsBuilder(s, payloads...)
 	if err != nil {
 		return nil, err
+	}
+	if kconfig != "" {
+		if err := b.AddFile(guestKernelConfig[1:], kconfig, 0o644); err != nil {
+			return nil, fmt.Errorf("packing the kernel configuration: %w", err)
+		}
 	}
 	key, err := b.Digest()
 	if err != nil {
@@ -137,10 +151,63 @@ func initramfsBuilder(s Scheduler, payloads ...payload.Payload) (*initramfs.Buil
 			return nil, fmt.Errorf("scheduler %s: %w", s, err)
 		}
 	}
+	if err := addFiles(b, s); err != nil {
+		return nil, err
+	}
 	if err := addPayloads(b, payloads); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// addFiles packs the scheduler's Files: regular files with their mode,
+// directories whole (symbolic links inside kept as links; a link given
+// as the host path itself is followed).
+func addFiles(b *initramfs.Builder, s Scheduler) error {
+	for _, guestPath := range slices.Sorted(maps.Keys(s.Files)) {
+		host := s.Files[guestPath]
+		if err := checkGuestFilePath(guestPath); err != nil {
+			return fmt.Errorf("scheduler %s: Files: %w", s, err)
+		}
+		fail := func(err error) error {
+			return fmt.Errorf("scheduler %s: Files[%q] = %q: %w", s, guestPath, host, err)
+		}
+		root, err := filepath.Abs(host)
+		if err == nil {
+			root, err = filepath.EvalSymlinks(root)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			dst := path.Join(guestPath, filepath.ToSlash(rel))[1:]
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			switch {
+			case d.IsDir():
+				return b.AddDir(dst, info.Mode().Perm())
+			case d.Type()&fs.ModeSymlink != 0:
+				target, err := os.Readlink(p)
+				if err != nil {
+					return err
+				}
+				return b.AddSymlink(dst, target)
+			case info.Mode().IsRegular():
+				return b.AddFile(dst, p, info.Mode().Perm())
+			}
+			return fmt.Errorf("%s is not a regular file, directory or symbolic link", p)
+		})
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return nil
 }
 
 // addPayloads packs each payload's binary, found on the host, with its

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -56,6 +57,92 @@ func TestInitramfsHasTheTestBinaryAsInit(t *testing.T) {
 	for _, name := range []string{"init\x00", "ktstr/bin/" + filepath.Base(sh) + "\x00", "TRAILER!!!\x00"} {
 		if !strings.Contains(string(data), name) {
 			t.Errorf("archive lacks %q", strings.TrimSuffix(name, "\x00"))
+		}
+	}
+}
+
+// TestSchedulerFilesPacked checks that a scheduler's Files land at their
+// guest paths: a file with its mode, a directory whole with the links in
+// it, and the kernel configuration where the guest links /boot to it.
+func TestSchedulerFilesPacked(t *testing.T) {
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip("no /bin/sh")
+	}
+	dir := t.TempDir()
+	write := func(name, data string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("mysched.toml", "slice_us = 5000\n", 0o600)
+	write("data/layers/a.json", `{"a": 1}`, 0o644)
+	if err := os.Symlink("a.json", filepath.Join(dir, "data/layers/current")); err != nil {
+		t.Fatal(err)
+	}
+	kconfig := write("config", "CONFIG_SCHED_CLASS_EXT=y\n", 0o644)
+	s := Scheduler{Path: sh, Files: map[string]string{
+		"/etc/mysched.toml": "mysched.toml", // relative to the working directory
+		"/opt/mysched":      "data",
+	}}
+	t.Chdir(dir)
+	b, err := initramfsBuilder(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddFile(guestKernelConfig[1:], kconfig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := writeInitramfs(b, filepath.Join(t.TempDir(), "a.cpio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"etc/mysched.toml\x00", "slice_us = 5000", "opt/mysched/layers/a.json\x00", `{"a": 1}`,
+		"opt/mysched/layers/current\x00", "ktstr/kernel.config\x00", "CONFIG_SCHED_CLASS_EXT=y"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("archive lacks %q", strings.TrimSuffix(want, "\x00"))
+		}
+	}
+}
+
+// TestSchedulerFilesErrors checks that a file the host cannot pack is
+// refused before any VM boots, naming the scheduler, the entry and why.
+func TestSchedulerFilesErrors(t *testing.T) {
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip("no /bin/sh")
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		guest, host string
+		want        []string
+	}{
+		{"/etc/a.toml", filepath.Join(dir, "missing.toml"), []string{`scheduler mysched: Files["/etc/a.toml"] = "` + dir + `/missing.toml"`, "no such file"}},
+		{"/etc/fifo", fifo, []string{`Files["/etc/fifo"]`, "not a regular file, directory or symbolic link"}},
+		{"/run/a", "/bin/sh", []string{"/run is reserved"}},
+	} {
+		_, err := initramfsBuilder(Scheduler{Name: "mysched", Path: sh, Files: map[string]string{c.guest: c.host}})
+		if err == nil {
+			t.Errorf("%s: no error", c.guest)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", c.guest, err, w)
+			}
 		}
 	}
 }

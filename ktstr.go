@@ -38,8 +38,8 @@ import (
 
 // Spec declares what a test runs on.
 type Spec struct {
-	// Topology is the guest's CPU topology. The zero value means
-	// Topo(1, 1, 2, 1).
+	// Topology is the guest's CPU topology. The zero value means the
+	// scheduler's Topology, else Topo(1, 1, 2, 1).
 	Topology Topology
 	// Topologies, when set, runs the test once per topology (Topology is
 	// then ignored), each as a subtest named by the topology's label.
@@ -59,7 +59,8 @@ type Spec struct {
 	// Assert is the test's layer of check configuration, merged over the
 	// defaults and the scheduler's layer; see package check.
 	Assert check.Assert
-	// Constraints limit the gauntlet presets the test runs on.
+	// Constraints limit the gauntlet presets the test runs on; zero fields
+	// take the scheduler's Constraints.
 	Constraints Constraints
 	// NoGauntlet leaves the test out of the gauntlet.
 	NoGauntlet bool
@@ -99,10 +100,13 @@ func (s Spec) topologies() []Topology {
 	if len(s.Topologies) > 0 {
 		return s.Topologies
 	}
-	if s.Topology == (Topology{}) {
-		return []Topology{Topo(1, 1, 2, 1)}
+	switch {
+	case s.Topology != (Topology{}):
+		return []Topology{s.Topology}
+	case s.Scheduler.Topology != (Topology{}):
+		return []Topology{s.Scheduler.Topology}
 	}
-	return []Topology{s.Topology}
+	return []Topology{Topo(1, 1, 2, 1)}
 }
 
 func (s Spec) duration() time.Duration {
@@ -113,15 +117,21 @@ func (s Spec) duration() time.Duration {
 }
 
 func (s Spec) validate() error {
+	if err := s.Scheduler.validate(); err != nil {
+		return err
+	}
 	for _, t := range s.topologies() {
 		if err := t.Validate(); err != nil {
 			return err
+		}
+		if why := s.Scheduler.Constraints.admits(t); why != "" {
+			return fmt.Errorf("topology %s is outside what scheduler %s can run on: %s; choose a topology within its Constraints", t, s.Scheduler, why)
 		}
 	}
 	if s.Duration < 0 || s.Timeout < 0 || s.MemoryMB < 0 {
 		return fmt.Errorf("spec: negative Duration, Timeout or MemoryMB (%v, %v, %d)", s.Duration, s.Timeout, s.MemoryMB)
 	}
-	return s.Scheduler.validate()
+	return nil
 }
 
 // mainCalled records that the test binary's TestMain called Main: without

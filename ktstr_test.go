@@ -181,6 +181,7 @@ func TestVM(t *testing.T) {
 		{"SchedulerDies", testSchedulerDies},
 		{"SchedulerEjected", testSchedulerEjected},
 		{"WatchdogForced", testWatchdogForced},
+		{"SchedulerNeeds", testSchedulerNeeds},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

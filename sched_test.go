@@ -9,6 +9,8 @@ import (
 
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -95,4 +97,54 @@ func testWatchdogForced(t *testing.T) {
 			t.Errorf("watchdog %q, want %q", got, want)
 		}
 	})
+}
+
+// testSchedulerNeeds runs scx_central, which reads the kernel's
+// configuration from /boot/config-<release> (Debian's kernel has no
+// /proc/config.gz), with files and a cgroup parent of its own: the guest
+// must have all three in place before the scheduler starts.
+func testSchedulerNeeds(t *testing.T) {
+	sched := Scheduler{
+		Path: "scx_central", Ops: "central",
+		Files: map[string]string{
+			"/etc/mysched.conf": "testdata/scheduler-files/mysched.conf",
+			"/opt/mysched":      "testdata/scheduler-files",
+		},
+		CgroupParent: "/workload/ktstr",
+		Topology:     Topo(1, 1, 4, 1),
+		Constraints:  Constraints{MinCPUs: 2}, // a central CPU and one to run tasks on
+	}
+	Run(t, Spec{Scheduler: sched, Duration: 2 * time.Second}, func(ctx *Ctx) error {
+		for path, want := range map[string]string{
+			"/etc/mysched.conf":                "slice_us = 5000\n",
+			"/opt/mysched/mysched.conf":        "slice_us = 5000\n",
+			"/opt/mysched/layers/default.json": `{"layers": ["batch", "interactive"]}` + "\n",
+			"/boot/config-" + kernelRelease():  "CONFIG_SCHED_CLASS_EXT=y\n",
+		} {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("a file the scheduler needs is missing: %w", err)
+			}
+			if !strings.Contains(string(b), want) {
+				return fmt.Errorf("%s lacks %q", path, want)
+			}
+		}
+		if err := ctx.Cgroups.Create("cg0"); err != nil {
+			return err
+		}
+		if got, want := ctx.Cgroups.Path("cg0"), "/sys/fs/cgroup/workload/ktstr/cg0"; got != want {
+			return fmt.Errorf("test cgroup at %s, want %s under the scheduler's cgroup parent", got, want)
+		}
+		if err := ctx.Cgroups.Remove("cg0"); err != nil {
+			return err
+		}
+		return spinnersBody(ctx)
+	})
+}
+
+// kernelRelease is uname -r.
+func kernelRelease() string {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
 }

@@ -2,10 +2,14 @@ package ktstr
 
 import (
 	"fmt"
+	"maps"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/ktstr-go/ktstr/check"
-	"path/filepath"
-	"time"
 )
 
 // Scheduler is the process scheduler a test runs under. The zero value is
@@ -39,6 +43,34 @@ type Scheduler struct {
 	// Flags are the scheduler's named flags; the gauntlet runs every valid
 	// combination (see Spec.RequiredFlags).
 	Flags []Flag
+	// Files are files the scheduler needs in the guest, such as its
+	// configuration, keyed by guest path:
+	//
+	//	Files: map[string]string{"/etc/mysched.toml": "testdata/mysched.toml"}
+	//
+	// A host path may be a directory, copied whole; a relative one is
+	// relative to the test's working directory (the package directory
+	// under go test). Pass the guest path in Args where the scheduler
+	// needs to be told. The kernel's configuration is always in the guest
+	// as /boot/config-<release>, where schedulers such as scx_central look
+	// for it when the kernel has no /proc/config.gz.
+	Files map[string]string
+	// CgroupParent is the cgroup the scheduler expects the workload under,
+	// such as "/workload" (an absolute path in the cgroup v2 hierarchy).
+	// The guest creates it, with every controller enabled, before the
+	// scheduler starts, and test cgroups (Ctx.Cgroups) are made inside it.
+	// Empty means "/ktstr". Arguments that tell the scheduler (say
+	// --cell-parent-cgroup /workload) go in Args.
+	CgroupParent string
+	// Topology is what tests of this scheduler run on when the Spec names
+	// none; the zero value means Topo(1, 1, 2, 1).
+	Topology Topology
+	// Constraints are the topologies the scheduler can run on, say at
+	// least two LLCs, or SMT. A test whose Topology or Topologies fall
+	// outside them fails with the reason; the gauntlet keeps only the
+	// presets within them, merged field by field under the test's own
+	// Spec.Constraints.
+	Constraints Constraints
 }
 
 // EEVDF is the kernel's default scheduler: no sched_ext scheduler.
@@ -65,15 +97,109 @@ func (s Scheduler) String() string {
 	}
 }
 
+// DefaultCgroupParent is where test cgroups live when the scheduler names
+// no CgroupParent.
+const DefaultCgroupParent = "/ktstr"
+
+// cgroupParent returns the cgroup test cgroups are made in.
+func (s Scheduler) cgroupParent() string {
+	if s.CgroupParent == "" {
+		return DefaultCgroupParent
+	}
+	return s.CgroupParent
+}
+
 func (s Scheduler) validate() error {
 	if s.IsEEVDF() {
-		if len(s.Args) > 0 || s.Ops != "" {
-			return fmt.Errorf("scheduler %s has arguments or an ops name but no Path; set Path to the sched_ext scheduler binary", s)
+		if len(s.Args) > 0 || s.Ops != "" || len(s.Files) > 0 || len(s.Flags) > 0 {
+			return fmt.Errorf("scheduler %s has arguments, an ops name, files or flags but no Path; set Path to the sched_ext scheduler binary", s)
 		}
-		return nil
 	}
 	if s.AttachTimeout < 0 {
 		return fmt.Errorf("scheduler %s: negative AttachTimeout %v", s, s.AttachTimeout)
 	}
+	if s.Topology != (Topology{}) {
+		if err := s.Topology.Validate(); err != nil {
+			return fmt.Errorf("scheduler %s: Topology: %w", s, err)
+		}
+	}
+	if err := s.Constraints.internal().Validate(); err != nil {
+		return fmt.Errorf("scheduler %s: %w", s, err)
+	}
+	if p := s.CgroupParent; p != "" && (!strings.HasPrefix(p, "/") || p == "/" || path.Clean(p) != p) {
+		return fmt.Errorf("scheduler %s: CgroupParent %q: want a clean absolute cgroup path below the root, such as \"/workload\"", s, p)
+	}
+	for _, g := range slices.Sorted(maps.Keys(s.Files)) {
+		if err := checkGuestFilePath(g); err != nil {
+			return fmt.Errorf("scheduler %s: Files: %w", s, err)
+		}
+	}
 	return nil
+}
+
+// reservedGuestDirs are guest directories a file may not go in: the
+// harness's own, and those a file system is mounted over at boot (a file
+// packed there would be hidden).
+var reservedGuestDirs = []string{"/ktstr", "/proc", "/sys", "/dev", "/tmp", "/run"}
+
+// checkGuestFilePath reports what is wrong with p as the guest path of a
+// packed file.
+func checkGuestFilePath(p string) error {
+	if !strings.HasPrefix(p, "/") || p == "/" || path.Clean(p) != p {
+		return fmt.Errorf("guest path %q: want a clean absolute path such as /etc/mysched.toml", p)
+	}
+	if p == "/init" {
+		return fmt.Errorf("guest path %q: that is the test binary; choose another path", p)
+	}
+	for _, d := range reservedGuestDirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return fmt.Errorf("guest path %q: %s is reserved (the harness's, or mounted over at boot); use a path under /etc, /opt, /usr or /var", p, d)
+		}
+	}
+	return nil
+}
+
+// admits reports why topology t is outside the scheduler's constraints,
+// or "" when it is within. Only the bounds the scheduler sets count; the
+// gauntlet's defaults (one NUMA node, ...) are not its constraints.
+func (c Constraints) admits(t Topology) string {
+	bound := func(what string, v, lo, hi int) string {
+		if lo > 0 && v < lo {
+			return fmt.Sprintf("%d %s, below the minimum of %d", v, what, lo)
+		}
+		if hi > 0 && v > hi {
+			return fmt.Sprintf("%d %s, above the maximum of %d", v, what, hi)
+		}
+		return ""
+	}
+	for _, r := range []string{
+		bound("NUMA nodes", t.NUMANodes, c.MinNodes, c.MaxNodes),
+		bound("LLCs", t.LLCs, c.MinLLCs, c.MaxLLCs),
+		bound("CPUs", t.CPUs(), c.MinCPUs, c.MaxCPUs),
+	} {
+		if r != "" {
+			return r
+		}
+	}
+	if c.RequiresSMT && t.ThreadsPerCore < 2 {
+		return "1 thread per core, and SMT is required"
+	}
+	return ""
+}
+
+// under returns c with its zero fields taken from base: a test's
+// constraints over its scheduler's.
+func (c Constraints) under(base Constraints) Constraints {
+	or := func(v, b int) int {
+		if v != 0 {
+			return v
+		}
+		return b
+	}
+	return Constraints{
+		MinNodes: or(c.MinNodes, base.MinNodes), MaxNodes: or(c.MaxNodes, base.MaxNodes),
+		MinLLCs: or(c.MinLLCs, base.MinLLCs), MaxLLCs: or(c.MaxLLCs, base.MaxLLCs),
+		MinCPUs: or(c.MinCPUs, base.MinCPUs), MaxCPUs: or(c.MaxCPUs, base.MaxCPUs),
+		RequiresSMT: c.RequiresSMT || base.RequiresSMT,
+	}
 }

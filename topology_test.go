@@ -3,7 +3,7 @@ package ktstr
 // Pure host-side tests: no VM, no kernel. They run under ktstr_test.go's
 // TestMain like every test of the package; select them with
 //
-//	go test -run 'Test(Topology|Parse|Spec|Memory|Timeouts|ExactRun|Scheduler)' .
+//	go test -run 'Test(Topology|Parse|Spec|Memory|Timeouts|ExactRun|Scheduler|Constraints|Gauntlet)' .
 
 import (
 	"regexp"
@@ -151,6 +151,9 @@ func TestSpecTopologies(t *testing.T) {
 		// A partly set Topology is kept, so that Validate reports it
 		// rather than it silently becoming the default.
 		{"partial Topology", Spec{Topology: Topology{LLCs: 2}}, []Topology{{LLCs: 2}}},
+		{"the scheduler's default", Spec{Scheduler: Scheduler{Path: "x", Topology: Topo(1, 2, 1, 2)}}, []Topology{Topo(1, 2, 1, 2)}},
+		{"Topology wins over the scheduler's", Spec{Topology: Topo(1, 1, 4, 1), Scheduler: Scheduler{Path: "x", Topology: Topo(1, 2, 1, 2)}}, []Topology{Topo(1, 1, 4, 1)}},
+		{"Topologies win over the scheduler's", Spec{Topologies: []Topology{Topo(2, 2, 1, 1)}, Scheduler: Scheduler{Path: "x", Topology: Topo(1, 2, 1, 2)}}, []Topology{Topo(2, 2, 1, 1)}},
 	}
 	for _, tt := range tests {
 		if got := tt.spec.topologies(); !slices.Equal(got, tt.want) {
@@ -186,6 +189,16 @@ func TestSpecValidate(t *testing.T) {
 		{"negative Timeout", Spec{Timeout: -time.Second}, "negative"},
 		{"negative MemoryMB", Spec{MemoryMB: -1}, "negative"},
 		{"bad Scheduler", Spec{Scheduler: Scheduler{Args: []string{"-v"}}}, "no Path"},
+		{"within the scheduler's constraints", Spec{Topology: Topo(1, 2, 1, 2), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 2, RequiresSMT: true}}}, ""},
+		{"below the scheduler's minimum", Spec{Topology: Topo(1, 1, 2, 2), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 2}}},
+			"topology 1n1l2c2t is outside what scheduler x can run on: 1 LLCs, below the minimum of 2"},
+		{"no SMT for a scheduler that needs it", Spec{Topologies: []Topology{Topo(1, 1, 2, 2), Topo(1, 2, 2, 1)}, Scheduler: Scheduler{Path: "x", Constraints: Constraints{RequiresSMT: true}}},
+			"topology 1n2l2c1t is outside what scheduler x can run on: 1 thread per core, and SMT is required"},
+		{"above the scheduler's CPUs", Spec{Topology: Topo(1, 2, 4, 2), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MaxCPUs: 8}}}, "16 CPUs, above the maximum of 8"},
+		{"the scheduler's default topology is checked too", Spec{Scheduler: Scheduler{Path: "x", Topology: Topo(2, 2, 1, 1), Constraints: Constraints{MaxNodes: 1}}}, "2 NUMA nodes, above the maximum of 1"},
+		// The gauntlet's default of one NUMA node is not a constraint of
+		// the scheduler's: a test may name a 2-node topology.
+		{"gauntlet defaults do not bind explicit topologies", Spec{Topology: Topo(2, 2, 1, 1), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 2}}}, ""},
 	}
 	for _, tt := range tests {
 		err := tt.spec.validate()
@@ -373,6 +386,19 @@ func TestSchedulerValidate(t *testing.T) {
 		{"args without path", Scheduler{Args: []string{"--slice-us", "100"}}, []string{"scheduler eevdf", "no Path", "set Path"}},
 		{"ops without path", Scheduler{Name: "mine", Ops: "simple"}, []string{"scheduler mine", "no Path"}},
 		{"negative attach timeout", Scheduler{Path: "/usr/bin/scx_simple", AttachTimeout: -time.Second}, []string{"scheduler scx_simple", "negative AttachTimeout -1s"}},
+		{"files without path", Scheduler{Files: map[string]string{"/etc/a": "a"}}, []string{"no Path"}},
+		{"everything", Scheduler{Path: "/usr/bin/scx_central", Files: map[string]string{"/etc/central.toml": "testdata/c.toml", "/opt/data": "testdata"},
+			CgroupParent: "/workload/sub", Topology: Topo(1, 2, 2, 1), Constraints: Constraints{MinLLCs: 2, MaxCPUs: 16}}, nil},
+		{"relative guest path", Scheduler{Path: "x", Files: map[string]string{"etc/a": "a"}}, []string{"scheduler x: Files: guest path \"etc/a\": want a clean absolute path"}},
+		{"unclean guest path", Scheduler{Path: "x", Files: map[string]string{"/etc/../a": "a"}}, []string{"\"/etc/../a\"", "clean absolute"}},
+		{"file over init", Scheduler{Path: "x", Files: map[string]string{"/init": "a"}}, []string{"\"/init\"", "the test binary"}},
+		{"file in tmp", Scheduler{Path: "x", Files: map[string]string{"/tmp/a.toml": "a"}}, []string{"\"/tmp/a.toml\"", "/tmp is reserved", "use a path under /etc"}},
+		{"file in ktstr", Scheduler{Path: "x", Files: map[string]string{"/ktstr": "a"}}, []string{"/ktstr is reserved"}},
+		{"relative cgroup parent", Scheduler{Path: "x", CgroupParent: "workload"}, []string{"CgroupParent \"workload\"", "clean absolute cgroup path"}},
+		{"root cgroup parent", Scheduler{Path: "x", CgroupParent: "/"}, []string{"CgroupParent \"/\""}},
+		{"unclean cgroup parent", Scheduler{Path: "x", CgroupParent: "/a/"}, []string{"CgroupParent \"/a/\""}},
+		{"bad default topology", Scheduler{Path: "x", Topology: Topo(1, 3, 1, 1).withNodes(2)}, []string{"scheduler x: Topology: topology 2n3l1c1t"}},
+		{"contradictory constraints", Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 4, MaxLLCs: 2}}, []string{"scheduler x: constraints: minimum LLCs 4 is above the maximum 2"}},
 	}
 	for _, tt := range tests {
 		err := tt.s.validate()
@@ -391,5 +417,52 @@ func TestSchedulerValidate(t *testing.T) {
 				t.Errorf("%s: error %q lacks %q", tt.name, err, w)
 			}
 		}
+	}
+}
+
+// withNodes is t with n NUMA nodes, for building invalid topologies.
+func (t Topology) withNodes(n int) Topology { t.NUMANodes = n; return t }
+
+// TestConstraintsUnder checks that a test's constraints override its
+// scheduler's field by field, and that SMT required by either stays
+// required.
+func TestConstraintsUnder(t *testing.T) {
+	sched := Constraints{MinLLCs: 2, MaxCPUs: 16, RequiresSMT: true}
+	test := Constraints{MaxCPUs: 8, MaxNodes: NoLimit}
+	want := Constraints{MinLLCs: 2, MaxCPUs: 8, MaxNodes: NoLimit, RequiresSMT: true}
+	if got := test.under(sched); got != want {
+		t.Errorf("under = %+v, want %+v", got, want)
+	}
+	if got := (Constraints{}).under(sched); got != sched {
+		t.Errorf("zero under = %+v, want the scheduler's %+v", got, sched)
+	}
+}
+
+// TestGauntletHonoursSchedulerConstraints checks that the gauntlet keeps
+// only presets within the scheduler's constraints, and the test's on top.
+func TestGauntletHonoursSchedulerConstraints(t *testing.T) {
+	t.Setenv(MaxVCPUsEnv, "1024")
+	spec := Spec{Scheduler: Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 2, RequiresSMT: true}}}
+	kept, _, err := spec.gauntletPresets(vm.TCG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range kept {
+		names = append(names, p.Name)
+	}
+	// The reference's worked example: min 2 LLCs with SMT keeps six.
+	want := []string{"smt-2llc", "smt-3llc", "medium-4llc", "medium-8llc", "large-4llc", "large-8llc"}
+	if !slices.Equal(names, want) {
+		t.Errorf("presets %v, want %v", names, want)
+	}
+	spec.Constraints = Constraints{MaxLLCs: 3}
+	kept, _, _ = spec.gauntletPresets(vm.TCG)
+	names = names[:0]
+	for _, p := range kept {
+		names = append(names, p.Name)
+	}
+	if want := []string{"smt-2llc", "smt-3llc"}; !slices.Equal(names, want) {
+		t.Errorf("with the test's MaxLLCs 3: presets %v, want %v", names, want)
 	}
 }

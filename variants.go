@@ -101,7 +101,7 @@ func (s Spec) baseProfile() (gauntlet.Profile, error) {
 // gauntletPresets returns the presets the test runs on in the gauntlet and
 // why the others are out.
 func (s Spec) gauntletPresets(accel vm.Accel) ([]gauntlet.Preset, []gauntlet.Dropped, error) {
-	c := s.Constraints.internal()
+	c := s.Constraints.under(s.Scheduler.Constraints).internal()
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
 	}

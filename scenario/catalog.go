@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,6 +81,47 @@ func Lookup(name string) (Scenario, error) {
 	return Scenario{}, fmt.Errorf("unknown scenario %q (have: %s)", name, strings.Join(names, ", "))
 }
 
+// RunCatalogue runs the named catalogue scenarios one after another in a
+// test body, each for ctx.Duration: the way to put a scheduler through a
+// set of scenarios in one VM. Every scenario's checks are recorded in the
+// test's result (a failure fails the test) and its verdict and figures
+// are logged under its name, since the cgroup names repeat; the
+// timeline's phases carry the scenario's name, so a scheduler that dies
+// is reported with the scenario and step it died in.
+//
+// An unknown name is an error before anything runs. A scenario that
+// could not be carried out (see [Run]) does not stop the others, unless
+// the sched_ext scheduler under test is gone: then the rest would only
+// measure EEVDF. The errors are joined.
+func RunCatalogue(ctx *ktstr.Ctx, names ...string) error {
+	set := make([]Scenario, len(names))
+	for i, name := range names {
+		s, err := Lookup(name)
+		if err != nil {
+			return err
+		}
+		set[i] = s
+	}
+	var errs []error
+	for _, s := range set {
+		t0 := time.Now()
+		res, err := s.Run(ctx)
+		verdict := "passed"
+		if !res.Passed {
+			verdict = "FAILED:\n" + res.Err().Error()
+		}
+		ctx.Logf("=== %s (%v): %s\n%s", s.Name, time.Since(t0).Round(time.Millisecond), verdict, res.Stats.Format())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
+		}
+		if err := ctx.SchedulerAlive(); err != nil {
+			errs = append(errs, fmt.Errorf("after %s: %w", s.Name, err))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // catalogue is every scenario, as built by define.
 var catalogue = buildCatalogue()
 
@@ -95,7 +137,7 @@ func defineWith(name, desc string, a check.Assert, build func(t *ktstr.CPUTopolo
 		Name: name, Category: cat, Description: desc, Build: build, Assert: a,
 		Run: func(ctx *ktstr.Ctx) (check.Result, error) {
 			b, steps := build(ctx.Topology, ctx.Duration)
-			return run(ctx, []check.Assert{a}, b, steps)
+			return run(ctx, name, []check.Assert{a}, b, steps)
 		},
 	}
 }

@@ -85,7 +85,7 @@ func (p *Plan) Execute(ctx *ktstr.Ctx) ([]check.Group, error) {
 
 func (r *runner) run() error {
 	b := r.plan.backdrop
-	r.ctx.Phase("setup")
+	r.phase("setup")
 	if err := r.setup(b.defs, scopeBackdrop); err != nil {
 		return fmt.Errorf("backdrop: %w", err)
 	}
@@ -96,7 +96,7 @@ func (r *runner) run() error {
 		if err := r.ctx.SchedulerAlive(); err != nil {
 			return fmt.Errorf("before %s: the scheduler failed: %w", st.label, err)
 		}
-		r.ctx.Phase(st.phase)
+		r.phase(st.phase)
 		if err := r.ops(st, scopeOp, false); err != nil {
 			return err
 		}
@@ -116,9 +116,18 @@ func (r *runner) run() error {
 	}
 	// Ctx has no way to end a phase: the last step ends where the
 	// tear-down begins.
-	r.ctx.Phase("teardown")
+	r.phase("teardown")
 	r.teardown(true)
 	return nil
+}
+
+// phase starts a phase of the timeline, named after the plan when it has
+// a name ("cpuset/swap: step 2").
+func (r *runner) phase(name string) {
+	if r.plan.name != "" {
+		name = r.plan.name + ": " + name
+	}
+	r.ctx.Phase(name)
 }
 
 // setup creates the cgroups of defs, sets their cpusets and spawns their

@@ -16,6 +16,9 @@ import (
 // every cpuset resolved to CPUs: [Prepare] makes one, [Plan.Execute] runs
 // it.
 type Plan struct {
+	// name, when set, prefixes the plan's phases in the timeline: a
+	// catalogue scenario run among others says which one was running.
+	name     string
 	topo     *ktstr.CPUTopology
 	duration time.Duration
 	backdrop planStep

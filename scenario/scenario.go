@@ -78,15 +78,17 @@ func Run(ctx *ktstr.Ctx, steps ...Step) (check.Result, error) {
 
 // RunWith is [Run] with a backdrop: cgroups that live across all steps.
 func RunWith(ctx *ktstr.Ctx, b Backdrop, steps ...Step) (check.Result, error) {
-	return run(ctx, nil, b, steps)
+	return run(ctx, "", nil, b, steps)
 }
 
 // run is RunWith with layers of checks merged over ctx.Assert.
-func run(ctx *ktstr.Ctx, layers []check.Assert, b Backdrop, steps []Step) (check.Result, error) {
+// A name prefixes the plan's phases.
+func run(ctx *ktstr.Ctx, name string, layers []check.Assert, b Backdrop, steps []Step) (check.Result, error) {
 	p, err := Prepare(ctx.Topology, ctx.Duration, b, steps...)
 	if err != nil {
 		return check.Result{Passed: true}, err
 	}
+	p.name = name
 	groups, err := p.Execute(ctx)
 	res := check.Result{Passed: true}
 	if len(groups) > 0 {

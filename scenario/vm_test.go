@@ -23,30 +23,6 @@ func TestMain(m *testing.M) { ktstr.Main(m) }
 // node with two LLCs, and two nodes of one LLC each.
 var vmTopologies = []ktstr.Topology{ktstr.Topo(1, 2, 2, 1), ktstr.Topo(2, 2, 2, 1)}
 
-// runCatalogue runs catalogue scenarios one after the other in a test
-// body. Their checks are recorded (a failure fails the test); the log
-// says which scenario each verdict belongs to, as the cgroup names repeat.
-func runCatalogue(ctx *ktstr.Ctx, names ...string) error {
-	var errs []error
-	for _, name := range names {
-		s, err := scenario.Lookup(name)
-		if err != nil {
-			return err
-		}
-		t0 := time.Now()
-		res, err := s.Run(ctx)
-		verdict := "passed"
-		if !res.Passed {
-			verdict = "FAILED:\n" + res.Err().Error()
-		}
-		ctx.Logf("=== %s (%v): %s\n%s", name, time.Since(t0).Round(time.Millisecond), verdict, res.Stats.Format())
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // fairness returns the names of the fairness scenarios of kinds.
 func fairness(kinds ...work.Kind) []string {
 	names := make([]string, len(kinds))
@@ -84,7 +60,7 @@ func TestVMCatalogue(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			ktstr.Run(t, ktstr.Spec{Topologies: vmTopologies, Duration: 2 * time.Second, Timeout: 3 * time.Minute},
-				func(ctx *ktstr.Ctx) error { return runCatalogue(ctx, b.scenarios...) })
+				func(ctx *ktstr.Ctx) error { return scenario.RunCatalogue(ctx, b.scenarios...) })
 		})
 	}
 }
@@ -294,7 +270,7 @@ func TestVMCatalogueRest(t *testing.T) {
 		t.Run(fmt.Sprint(i+1), func(t *testing.T) {
 			t.Parallel()
 			ktstr.Run(t, ktstr.Spec{Topology: vmTopologies[0], Duration: 2 * time.Second, Timeout: 3 * time.Minute},
-				func(ctx *ktstr.Ctx) error { return runCatalogue(ctx, names...) })
+				func(ctx *ktstr.Ctx) error { return scenario.RunCatalogue(ctx, names...) })
 		})
 	}
 }

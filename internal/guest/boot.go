@@ -95,3 +95,25 @@ func KernelRelease() string {
 	}
 	return unix.ByteSliceToString(u.Release[:])
 }
+
+// LinkKernelConfig makes the kernel configuration packed at packed
+// available as /boot/config-<release>, where tools look for it when the
+// kernel has no /proc/config.gz (Debian's kernels have none). Nothing
+// happens when nothing was packed.
+func LinkKernelConfig(packed string) error {
+	if _, err := os.Stat(packed); err != nil {
+		return nil
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return fmt.Errorf("uname: %w", err)
+	}
+	if err := os.MkdirAll("/boot", 0o755); err != nil {
+		return err
+	}
+	link := "/boot/config-" + unix.ByteSliceToString(u.Release[:])
+	if err := os.Symlink(packed, link); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("linking %s: %w", link, err)
+	}
+	return nil
+}

@@ -15,8 +15,8 @@ import (
 	"github.com/ktstr-go/ktstr/internal/cpuset"
 )
 
-// CgroupRoot is where the harness creates test cgroups.
-const CgroupRoot = "/sys/fs/cgroup/ktstr"
+// CgroupMount is where the guest mounts the cgroup v2 hierarchy.
+const CgroupMount = "/sys/fs/cgroup"
 
 // Cgroups creates and removes cgroups under one parent directory of a
 // cgroup v2 hierarchy and remembers them, so whatever a test body leaves
@@ -26,14 +26,23 @@ type Cgroups struct {
 	created []string // relative names, in creation order
 }
 
-// NewCgroups prepares the parent directory root and enables every
-// available controller for its children.
-func NewCgroups(root string) (*Cgroups, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("cgroup parent %s: %w (is cgroup2 mounted?)", root, err)
+// NewCgroups prepares the parent directory root, creating what is
+// missing below mount (the hierarchy's root), and enables every available
+// controller for the children of root and of each directory between.
+func NewCgroups(mount, root string) (*Cgroups, error) {
+	rel, err := filepath.Rel(mount, root)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return nil, fmt.Errorf("cgroup parent %s: not below %s", root, mount)
 	}
 	c := &Cgroups{root: root}
-	c.enableControllers(root)
+	dir := mount
+	for _, part := range strings.Split(rel, "/") {
+		dir = filepath.Join(dir, part)
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("cgroup parent %s: %w (is cgroup2 mounted?)", dir, err)
+		}
+		c.enableControllers(dir)
+	}
 	return c, nil
 }
 

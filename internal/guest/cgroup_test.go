@@ -15,7 +15,8 @@ import (
 
 func newTestCgroups(t *testing.T) *Cgroups {
 	t.Helper()
-	c, err := NewCgroups(filepath.Join(t.TempDir(), "ktstr"))
+	mount := t.TempDir()
+	c, err := NewCgroups(mount, filepath.Join(mount, "ktstr"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,9 @@ type Request struct {
 	// Watchdog, when positive, is the sched_ext watchdog timeout the host
 	// sets once the scheduler has attached.
 	Watchdog time.Duration `json:"watchdog,omitempty"`
+	// CgroupParent is the cgroup, relative to the cgroup v2 root, that
+	// test cgroups are made in ("/ktstr", or the scheduler's).
+	CgroupParent string `json:"cgroup_parent"`
 	// Kernels lists the kernel labels of the run when there are several,
 	// so the guest builds the same subtest tree as the host.
 	Kernels []string `json:"kernels,omitempty"`

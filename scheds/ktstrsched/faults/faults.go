@@ -40,7 +40,7 @@ import (
 // CgroupDir is where a test body's cgroups are in the guest (the
 // harness's parent cgroup): a body's cgroup "victim" is
 // CgroupDir+"/victim", which is how the scheduler's flags name it.
-const CgroupDir = "/sys/fs/cgroup/ktstr"
+const CgroupDir = "/sys/fs/cgroup" + ktstr.DefaultCgroupParent
 
 // BinaryName is the scheduler binary's base name; the harness packs it
 // into the guest under that name.

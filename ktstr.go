@@ -26,11 +26,13 @@ package ktstr
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/payload"
@@ -46,6 +48,9 @@ type Spec struct {
 	Topologies []Topology
 	// Scheduler is the scheduler under test; the zero value is EEVDF.
 	Scheduler Scheduler
+	// SchedulerArgs are this test's extra scheduler arguments, passed
+	// after Scheduler.Args and before the arguments of the flag profile.
+	SchedulerArgs []string
 	// Duration is how long the body's scenario should run; it is passed to
 	// the body as Ctx.Duration. 0 means 2 s.
 	Duration time.Duration
@@ -116,9 +121,19 @@ func (s Spec) duration() time.Duration {
 	return s.Duration
 }
 
+// schedulerArgs are the scheduler's arguments in a variant with profile:
+// its own, the test's, then the profile's flags'. The result is a new
+// slice; variants never share one.
+func (s Spec) schedulerArgs(profile gauntlet.Profile) []string {
+	return slices.Concat(s.Scheduler.Args, s.SchedulerArgs, profile.Args())
+}
+
 func (s Spec) validate() error {
 	if err := s.Scheduler.validate(); err != nil {
 		return err
+	}
+	if s.Scheduler.IsEEVDF() && len(s.SchedulerArgs) > 0 {
+		return fmt.Errorf("spec: SchedulerArgs %q but the scheduler is EEVDF; set Scheduler to a sched_ext scheduler", s.SchedulerArgs)
 	}
 	for _, t := range s.topologies() {
 		if err := t.Validate(); err != nil {
@@ -231,9 +246,7 @@ func Run(t *testing.T, spec Spec, body Body) {
 // runVariant runs one leaf: in the guest, the body; on the host, lists it,
 // skips it when a budget or shard left it out, or boots it.
 func runVariant(t *testing.T, spec Spec, v variant, test string, body Body) {
-	if len(v.profile.Args()) > 0 {
-		spec.Scheduler.Args = append(append([]string(nil), spec.Scheduler.Args...), v.profile.Args()...)
-	}
+	spec.Scheduler.Args = spec.schedulerArgs(v.profile)
 	if inGuest() {
 		guestRun(t, spec, v.topo, body)
 		return

@@ -466,3 +466,31 @@ func TestGauntletHonoursSchedulerConstraints(t *testing.T) {
 		t.Errorf("with the test's MaxLLCs 3: presets %v, want %v", names, want)
 	}
 }
+
+// TestSchedulerArgsOrder checks the order of a variant's scheduler
+// arguments (the scheduler's, the test's, the flag profile's) and that
+// variants never share the slice: appending for one must not show in
+// another.
+func TestSchedulerArgsOrder(t *testing.T) {
+	base := make([]string, 1, 8) // spare capacity, as an append would leave
+	base[0] = "--base"
+	spec := Spec{
+		Scheduler:     Scheduler{Path: "x", Args: base, Flags: []Flag{{Name: "llc", Args: []string{"--llc"}}, {Name: "steal", Args: []string{"--steal"}, Requires: []string{"llc"}}}},
+		SchedulerArgs: []string{"--test"},
+	}
+	profiles, err := spec.profiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for _, p := range profiles {
+		got = append(got, spec.schedulerArgs(p))
+	}
+	want := [][]string{{"--base", "--test"}, {"--base", "--test", "--llc"}, {"--base", "--test", "--llc", "--steal"}}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("args per profile %q, want %q", got, want)
+	}
+	if err := (Spec{SchedulerArgs: []string{"-v"}}).validate(); err == nil || !strings.Contains(err.Error(), "the scheduler is EEVDF") {
+		t.Errorf("SchedulerArgs under EEVDF: error %v", err)
+	}
+}

@@ -1,15 +1,15 @@
 package kernel
 
 import (
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 // Names of the files in a cache entry.
@@ -21,16 +21,7 @@ const (
 	// ConfigFile is the kernel's kconfig.
 	ConfigFile = "config"
 	// MetadataFile describes the entry; see Metadata.
-	MetadataFile = "metadata.json"
-)
-
-// tempPrefix starts the names of directories Store is still filling. List
-// skips them, and Store removes ones older than tempMaxAge (left by a
-// crashed process).
-const (
-	tempPrefix = ".tmp-"
-	oldPrefix  = ".old-"
-	tempMaxAge = time.Hour
+	MetadataFile = cachedir.MetadataFile
 )
 
 // Metadata is the content of an entry's metadata.json.
@@ -88,7 +79,7 @@ func CacheDir() (string, error) {
 
 // checkKey rejects keys that are not a plain directory name.
 func checkKey(key string) error {
-	if key == "" || key == "." || key == ".." || strings.ContainsAny(key, "/\\\x00") || strings.HasPrefix(key, ".") {
+	if !cachedir.ValidName(key) {
 		return fmt.Errorf("invalid cache key %q: it must be a plain file name not starting with a dot", key)
 	}
 	return nil
@@ -112,8 +103,8 @@ func Store(cacheDir, key string, meta Metadata, populate func(dir string, meta *
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return fmt.Errorf("create the kernel cache: %w; set KTSTR_CACHE_DIR to a writable directory", err)
 	}
-	sweep(cacheDir)
-	tmp, err := os.MkdirTemp(cacheDir, tempPrefix+key+"-")
+	cachedir.Sweep(cacheDir)
+	tmp, err := cachedir.NewTemp(cacheDir, key)
 	if err != nil {
 		return fmt.Errorf("create a directory in the kernel cache: %w; set KTSTR_CACHE_DIR to a writable directory", err)
 	}
@@ -125,76 +116,44 @@ func Store(cacheDir, key string, meta Metadata, populate func(dir string, meta *
 		return fmt.Errorf("cache entry %s: no %s was written (internal error)", key, ImageFile)
 	}
 	meta.Key = key
-	js, err := json.MarshalIndent(meta, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode metadata: %w", err)
+	if err := cachedir.WriteMetadata(tmp, &meta); err != nil {
+		return storeError(key, err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, MetadataFile), append(js, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write cache metadata: %w", err)
+	sameKernel := func() bool {
+		old, err := readEntry(cacheDir, key)
+		return err == nil && old.PackageVersion == meta.PackageVersion
 	}
-	// MkdirTemp makes the directory private; entries are ordinary files.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("cache entry %s: %w", key, err)
-	}
-	final := filepath.Join(cacheDir, key)
-	err = os.Rename(tmp, final)
-	if err == nil {
-		return nil
-	}
-	// On Linux, renaming onto a non-empty directory fails: someone else
-	// stored this key first.
-	old, rerr := readEntry(cacheDir, key)
-	if rerr == nil && old.PackageVersion == meta.PackageVersion {
-		return nil
-	}
-	if _, serr := os.Lstat(final); serr != nil {
-		return fmt.Errorf("move cache entry %s into place: %w", key, err)
-	}
-	// A different (or broken) entry of the same name: swap it out.
-	aside, aerr := os.MkdirTemp(cacheDir, oldPrefix+key+"-")
-	if aerr != nil {
-		return fmt.Errorf("replace cache entry %s: %w", key, aerr)
-	}
-	defer os.RemoveAll(aside)
-	if err := os.Rename(final, filepath.Join(aside, key)); err != nil {
-		return fmt.Errorf("replace cache entry %s: %w; remove %s by hand", key, err, final)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		if _, serr := os.Lstat(final); serr == nil {
-			return nil // a concurrent Store put its copy in between
-		}
-		return fmt.Errorf("move cache entry %s into place: %w", key, err)
-	}
-	return nil
+	return storeError(key, cachedir.Install(cacheDir, tmp, key, sameKernel))
 }
 
-// sweep removes temporary directories left by Store runs that crashed.
-// Young ones may belong to a Store in progress and are left alone.
-func sweep(cacheDir string) {
-	ents, err := os.ReadDir(cacheDir)
-	if err != nil {
-		return
+// storeError words a cachedir failure to store entry key in the terms this
+// package has always used, which users (and their scripts) know.
+func storeError(key string, err error) error {
+	var ce *cachedir.Error
+	if !errors.As(err, &ce) {
+		return err
 	}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), tempPrefix) && !strings.HasPrefix(e.Name(), oldPrefix) {
-			continue
-		}
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > tempMaxAge {
-			os.RemoveAll(filepath.Join(cacheDir, e.Name()))
-		}
+	switch ce.Op {
+	case cachedir.OpWrite:
+		return fmt.Errorf("write cache metadata: %w", ce.Err)
+	case cachedir.OpChmod:
+		return fmt.Errorf("cache entry %s: %w", key, ce.Err)
+	case cachedir.OpMove:
+		return fmt.Errorf("move cache entry %s into place: %w", key, ce.Err)
+	case cachedir.OpAside:
+		return fmt.Errorf("replace cache entry %s: %w", key, ce.Err)
+	case cachedir.OpReplace:
+		return fmt.Errorf("replace cache entry %s: %w; remove %s by hand", key, ce.Err, ce.Path)
 	}
+	return err
 }
 
 // readEntry loads and checks one cache entry.
 func readEntry(cacheDir, key string) (*Entry, error) {
 	dir := filepath.Join(cacheDir, key)
-	data, err := os.ReadFile(filepath.Join(dir, MetadataFile))
-	if err != nil {
-		return nil, err
-	}
 	e := &Entry{Dir: dir}
-	if err := json.Unmarshal(data, &e.Metadata); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetadataFile), err)
+	if err := cachedir.ReadMetadata(dir, &e.Metadata); err != nil {
+		return nil, err
 	}
 	if e.Key != key {
 		return nil, fmt.Errorf("%s: key %q does not match the directory name", filepath.Join(dir, MetadataFile), e.Key)
@@ -209,27 +168,11 @@ func readEntry(cacheDir, key string) (*Entry, error) {
 // directories still being written are skipped. A missing cache directory
 // is an empty cache.
 func List(cacheDir string) ([]Entry, error) {
-	ents, err := os.ReadDir(cacheDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	out, err := cachedir.List(cacheDir, readEntry, func(a, b Entry) int {
+		return cmp.Or(b.FetchedAt.Compare(a.FetchedAt), strings.Compare(a.Key, b.Key))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read the kernel cache: %w", err)
 	}
-	var out []Entry
-	for _, de := range ents {
-		if !de.IsDir() || strings.HasPrefix(de.Name(), ".") {
-			continue
-		}
-		if e, err := readEntry(cacheDir, de.Name()); err == nil {
-			out = append(out, *e)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].FetchedAt.Equal(out[j].FetchedAt) {
-			return out[i].FetchedAt.After(out[j].FetchedAt)
-		}
-		return out[i].Key < out[j].Key
-	})
 	return out, nil
 }

@@ -5,16 +5,15 @@
 package scx
 
 import (
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 )
 
@@ -27,15 +26,11 @@ const (
 )
 
 // MetadataFile describes a build directory; see Metadata.
-const MetadataFile = "metadata.json"
+const MetadataFile = cachedir.MetadataFile
 
-// Names of directories being written or replaced in the cache; List skips
-// them.
-const (
-	tempPrefix = ".tmp-"
-	oldPrefix  = ".old-"
-	tempMaxAge = time.Hour
-)
+// tempPrefix starts the names of directories builds are still filling;
+// List skips them and sweep removes stale ones.
+const tempPrefix = cachedir.TempPrefix
 
 // Metadata is the content of a build directory's metadata.json.
 type Metadata struct {
@@ -102,7 +97,7 @@ func SchedDir() (string, error) {
 // checkRelease rejects a kernel release that is not a plain directory
 // name.
 func checkRelease(rel string) error {
-	if rel == "" || rel == "." || rel == ".." || strings.ContainsAny(rel, "/\\\x00") || strings.HasPrefix(rel, ".") {
+	if !cachedir.ValidName(rel) {
 		return fmt.Errorf("kernel release %q cannot name a directory", rel)
 	}
 	return nil
@@ -116,13 +111,9 @@ func ReadBuilt(schedDir, rel string) (*Built, error) {
 		return nil, err
 	}
 	dir := filepath.Join(schedDir, rel)
-	data, err := os.ReadFile(filepath.Join(dir, MetadataFile))
-	if err != nil {
-		return nil, err
-	}
 	b := &Built{Dir: dir}
-	if err := json.Unmarshal(data, &b.Metadata); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetadataFile), err)
+	if err := cachedir.ReadMetadata(dir, &b.Metadata); err != nil {
+		return nil, err
 	}
 	if b.KernelRelease != rel {
 		return nil, fmt.Errorf("%s: kernel release %q does not match the directory name", filepath.Join(dir, MetadataFile), b.KernelRelease)
@@ -141,28 +132,12 @@ func ReadBuilt(schedDir, rel string) (*Built, error) {
 // List returns the builds in schedDir, newest first. Broken entries and
 // directories being written are skipped; a missing directory is empty.
 func List(schedDir string) ([]Built, error) {
-	ents, err := os.ReadDir(schedDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	out, err := cachedir.List(schedDir, ReadBuilt, func(a, b Built) int {
+		return cmp.Or(b.BuiltAt.Compare(a.BuiltAt), strings.Compare(b.KernelRelease, a.KernelRelease))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read the schedulers cache: %w", err)
 	}
-	var out []Built
-	for _, de := range ents {
-		if !de.IsDir() || strings.HasPrefix(de.Name(), ".") {
-			continue
-		}
-		if b, err := ReadBuilt(schedDir, de.Name()); err == nil {
-			out = append(out, *b)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].BuiltAt.Equal(out[j].BuiltAt) {
-			return out[i].BuiltAt.After(out[j].BuiltAt)
-		}
-		return out[i].KernelRelease > out[j].KernelRelease
-	})
 	return out, nil
 }
 
@@ -170,60 +145,37 @@ func List(schedDir string) ([]Built, error) {
 // schedDir/<rel>, with one rename so readers never see half a build. An
 // existing build of that release is replaced.
 func install(schedDir, tmp, rel string) error {
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	final := filepath.Join(schedDir, rel)
-	err := os.Rename(tmp, final)
-	if err == nil {
-		return nil
-	}
-	if _, serr := os.Lstat(final); serr != nil {
-		return fmt.Errorf("move the build into place: %w", err)
-	}
-	aside, aerr := os.MkdirTemp(schedDir, oldPrefix+rel+"-")
-	if aerr != nil {
-		return fmt.Errorf("replace %s: %w", final, aerr)
-	}
-	defer os.RemoveAll(aside)
-	if err := os.Rename(final, filepath.Join(aside, rel)); err != nil {
-		return fmt.Errorf("replace %s: %w; remove it by hand", final, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		if _, serr := os.Lstat(final); serr == nil {
-			return nil // a concurrent build put its copy in between
-		}
-		return fmt.Errorf("move the build into place: %w", err)
-	}
-	return nil
+	return cacheError(cachedir.Install(schedDir, tmp, rel, nil))
 }
 
 // sweep removes temporary directories left by crashed builds.
-func sweep(schedDir string) {
-	ents, err := os.ReadDir(schedDir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), tempPrefix) && !strings.HasPrefix(e.Name(), oldPrefix) {
-			continue
-		}
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > tempMaxAge {
-			os.RemoveAll(filepath.Join(schedDir, e.Name()))
-		}
-	}
-}
+func sweep(schedDir string) { cachedir.Sweep(schedDir) }
 
 // writeMetadata writes meta as dir/metadata.json.
 func writeMetadata(dir string, meta *Metadata) error {
-	js, err := json.MarshalIndent(meta, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode metadata: %w", err)
+	return cacheError(cachedir.WriteMetadata(dir, meta))
+}
+
+// cacheError words a cachedir failure to install a build in the terms this
+// package has always used, which users (and their scripts) know.
+func cacheError(err error) error {
+	var ce *cachedir.Error
+	if !errors.As(err, &ce) {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(js, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write metadata: %w", err)
+	switch ce.Op {
+	case cachedir.OpWrite:
+		return fmt.Errorf("write metadata: %w", ce.Err)
+	case cachedir.OpChmod:
+		return ce.Err
+	case cachedir.OpMove:
+		return fmt.Errorf("move the build into place: %w", ce.Err)
+	case cachedir.OpAside:
+		return fmt.Errorf("replace %s: %w", ce.Path, ce.Err)
+	case cachedir.OpReplace:
+		return fmt.Errorf("replace %s: %w; remove it by hand", ce.Path, ce.Err)
 	}
-	return nil
+	return err
 }
 
 func isExecutable(p string) bool {

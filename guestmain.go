@@ -195,6 +195,13 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 	}
 	res := &wire.Result{}
 	guestState.result = res
+	defer func() {
+		if len(res.Failures) > 0 {
+			// The host reports the failures; failing here too keeps
+			// the guest's own output from saying PASS above them.
+			t.Fail()
+		}
+	}()
 	cg, err := guest.NewCgroups(guest.CgroupMount, filepath.Join(guest.CgroupMount, req.CgroupParent))
 	if err != nil {
 		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: err.Error()})

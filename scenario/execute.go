@@ -72,7 +72,7 @@ type workerSet struct {
 // collected.
 func (p *Plan) Execute(ctx *ktstr.Ctx) ([]check.Group, error) {
 	r := &runner{ctx: ctx, plan: p, live: map[string]*liveCgroup{}}
-	ctx.Logf("scenario: %d %s, %v:\n%s", len(p.steps), plural(len(p.steps), "step"), p.Duration(), strings.TrimRight(p.String(), "\n"))
+	ctx.Logf("scenario: %d %s, %v:\n%s", len(p.steps), plural(len(p.steps), "step"), p.Duration().Round(time.Millisecond), strings.TrimRight(p.String(), "\n"))
 	err := r.run()
 	if err != nil {
 		r.teardown(true)

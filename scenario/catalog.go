@@ -32,7 +32,9 @@ type Scenario struct {
 	Assert check.Assert
 	// Run runs the scenario in a test body: Build for ctx.Topology and
 	// ctx.Duration, run the steps as [RunWith] does, and check the
-	// workers against ctx.Assert with Assert merged over it.
+	// workers against ctx.Assert with Assert merged over it. Its phases
+	// and checked groups carry the scenario's name ("cpuset/swap: step
+	// 2", "cpuset/swap:cg0").
 	Run func(ctx *ktstr.Ctx) (check.Result, error)
 }
 
@@ -85,9 +87,11 @@ func Lookup(name string) (Scenario, error) {
 // test body, each for ctx.Duration: the way to put a scheduler through a
 // set of scenarios in one VM. Every scenario's checks are recorded in the
 // test's result (a failure fails the test) and its verdict and figures
-// are logged under its name, since the cgroup names repeat; the
-// timeline's phases carry the scenario's name, so a scheduler that dies
-// is reported with the scenario and step it died in.
+// are logged under its name. The cgroup names repeat from one scenario to
+// the next, so failure messages and the result file name each cgroup
+// "<scenario>:<cgroup>" ("cpuset/swap:cg0"), and the timeline's phases
+// carry the scenario's name: a scheduler that dies is reported with the
+// scenario and step it died in.
 //
 // An unknown name is an error before anything runs. A scenario that
 // could not be carried out (see [Run]) does not stop the others, unless

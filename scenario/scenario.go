@@ -90,6 +90,18 @@ func run(ctx *ktstr.Ctx, name string, layers []check.Assert, b Backdrop, steps [
 	}
 	p.name = name
 	groups, err := p.Execute(ctx)
+	if name != "" {
+		// Catalogue scenarios run one after another reuse cgroup names;
+		// naming the scenario keeps their verdicts and figures apart in
+		// failure messages and the result file.
+		for i := range groups {
+			cg := groups[i].Name
+			if cg == "" {
+				cg = "(parent)"
+			}
+			groups[i].Name = name + ":" + cg
+		}
+	}
 	res := check.Result{Passed: true}
 	if len(groups) > 0 {
 		res = Check(ctx, groups, layers...)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
@@ -42,22 +44,44 @@ func hostMain(m *testing.M) int {
 		return 2
 	}
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// SIGPIPE too: output piped into a reader that quit (| head) would
+	// otherwise kill the process before it cleans up.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
 		s := <-sigs
+		for s == syscall.SIGPIPE && !outputBroken() {
+			// A write to some other broken pipe or socket (a VM that
+			// died, say): its writer sees EPIPE and copes.
+			s = <-sigs
+		}
 		fmt.Fprintf(os.Stderr, "\nktstr: %v: stopping VMs and cleaning up\n", s)
 		hostState.cancel()
 		vm.KillAll()
 		// Give running tests a moment to reap QEMU and print what they have.
 		time.Sleep(500 * time.Millisecond)
 		cleanupScratch()
-		os.Exit(130)
+		os.Exit(128 + int(s.(syscall.Signal)))
 	}()
 	code := m.Run()
 	signal.Stop(sigs)
 	hostState.cancel()
 	cleanupScratch()
 	return code
+}
+
+// outputBroken reports whether standard output or error is a pipe whose
+// reader has gone.
+func outputBroken() bool {
+	fds := []unix.PollFd{{Fd: 1, Events: unix.POLLOUT}, {Fd: 2, Events: unix.POLLOUT}}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return false
+	}
+	for _, f := range fds {
+		if f.Revents&unix.POLLERR != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func hostAccel() (vm.Accel, string, error) {

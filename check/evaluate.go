@@ -188,7 +188,12 @@ func evaluateGroup(a Assert, g Group) ([]Failure, CgroupStats) {
 				continue
 			}
 			how := "0 work units in " + fmtS(r.WallTime)
-			if r.Exit != "" {
+			switch {
+			case r.Exit != "" && r.WallTime == 0:
+				// Killed before it could say anything: it never got
+				// a CPU to answer the stop either.
+				how = "no report, " + r.Exit
+			case r.Exit != "":
 				how += "; " + r.Exit
 			}
 			fail(Starved, r.PID, "worker %d starved (%s)", r.PID, how)

@@ -99,6 +99,15 @@ func TestEvaluateChecks(t *testing.T) {
 			want: []Failure{{Starved, "cg0", 1234, "cgroup cg0: worker 1234 starved (0 work units in 2.5 s; killed after the stop deadline)"}},
 		},
 		{
+			name:   "killed before reporting",
+			assert: Assert{NotStarved: On()},
+			groups: []Group{cg("cg0", rep(1234, units(0), func(r *work.Report) {
+				r.WallTime, r.CPUTime = 0, 0
+				r.Exit = "killed after the stop deadline (5s)"
+			}))},
+			want: []Failure{{Starved, "cg0", 1234, "cgroup cg0: worker 1234 starved (no report, killed after the stop deadline (5s))"}},
+		},
+		{
 			name:   "starved with zero wall time",
 			assert: Assert{NotStarved: On()},
 			groups: []Group{cg("cg0", rep(7, units(0), func(r *work.Report) { r.WallTime, r.CPUTime = 0, 0 }))},

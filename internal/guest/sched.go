@@ -157,6 +157,17 @@ func (s *Scheduler) Check() *wire.Failure {
 		return nil
 	}
 	reason := disableReason()
+	for deadline := time.Now().Add(3 * time.Second); reason == "" && !dead && time.Now().Before(deadline); {
+		// Caught in the middle of the kernel's disabling: the reason is
+		// logged, and the process usually exits, once it is done.
+		time.Sleep(20 * time.Millisecond)
+		reason = disableReason()
+		select {
+		case <-s.exited:
+			dead = true
+		default:
+		}
+	}
 	if reason != "" && !strings.Contains(reason, "unregistered from") {
 		// The kernel threw it out; the process usually exits after that,
 		// so this is the primary cause.
@@ -172,7 +183,7 @@ func (s *Scheduler) Check() *wire.Failure {
 			Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
 	}
 	return &wire.Failure{Kind: wire.FailSchedEjected,
-		Message: fmt.Sprintf("scheduler %s: sched_ext state left enabled (now %q)", s.spec.Name, left),
+		Message: fmt.Sprintf("scheduler %s is no longer attached (sched_ext state %q) and the kernel gave no reason", s.spec.Name, SchedExtState()),
 		Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
 }
 

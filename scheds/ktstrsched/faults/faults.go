@@ -147,7 +147,7 @@ func FaultCases() []FaultCase {
 			Spec:     ktstr.Spec{Topology: twoCPUs, Watchdog: -1},
 			Body:     starveBody,
 			WantKind: string(check.Starved),
-			WantText: []string{"starved", "0 work units"},
+			WantText: []string{"cgroup low: worker", "starved"},
 			Note:     "nice-19 workers (weight 1) run only on idle CPUs, and CPU hogs keep every CPU busy",
 		},
 		{

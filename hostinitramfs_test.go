@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ktstr-go/ktstr/internal/initramfs"
 )
 
 // TestBadSchedulerBinary checks that a scheduler that cannot run in the
@@ -38,14 +40,29 @@ func TestBadSchedulerBinary(t *testing.T) {
 // TestInitramfsHasTheTestBinaryAsInit checks the archive's layout: the test
 // binary as /init with its libraries, and the scheduler under /ktstr/bin.
 func TestInitramfsHasTheTestBinaryAsInit(t *testing.T) {
-	sh, err := filepath.EvalSymlinks("/bin/sh")
-	if err != nil {
-		t.Skip("no /bin/sh")
-	}
+	sh := hostShell(t)
 	b, err := initramfsBuilder(Scheduler{Path: sh})
 	if err != nil {
 		t.Fatal(err)
 	}
+	archiveHas(t, b, "init\x00", "ktstr/bin/"+filepath.Base(sh)+"\x00", "TRAILER!!!\x00")
+}
+
+// hostShell returns the host's /bin/sh, a dynamically linked ELF binary
+// to pack, or skips the test.
+func hostShell(t *testing.T) string {
+	t.Helper()
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip("no /bin/sh")
+	}
+	return sh
+}
+
+// archiveHas writes b's archive and checks that it holds every string of
+// want: an entry name ending in NUL, or file content.
+func archiveHas(t *testing.T, b *initramfs.Builder, want ...string) {
+	t.Helper()
 	r, err := writeInitramfs(b, filepath.Join(t.TempDir(), "a.cpio"))
 	if err != nil {
 		t.Fatal(err)
@@ -54,9 +71,9 @@ func TestInitramfsHasTheTestBinaryAsInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"init\x00", "ktstr/bin/" + filepath.Base(sh) + "\x00", "TRAILER!!!\x00"} {
-		if !strings.Contains(string(data), name) {
-			t.Errorf("archive lacks %q", strings.TrimSuffix(name, "\x00"))
+	for _, w := range want {
+		if !strings.Contains(string(data), w) {
+			t.Errorf("archive lacks %q", strings.TrimSuffix(w, "\x00"))
 		}
 	}
 }
@@ -65,10 +82,7 @@ func TestInitramfsHasTheTestBinaryAsInit(t *testing.T) {
 // guest paths: a file with its mode, a directory whole with the links in
 // it, and the kernel configuration where the guest links /boot to it.
 func TestSchedulerFilesPacked(t *testing.T) {
-	sh, err := filepath.EvalSymlinks("/bin/sh")
-	if err != nil {
-		t.Skip("no /bin/sh")
-	}
+	sh := hostShell(t)
 	dir := t.TempDir()
 	write := func(name, data string, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
@@ -98,29 +112,14 @@ func TestSchedulerFilesPacked(t *testing.T) {
 	if err := b.AddFile(guestKernelConfig[1:], kconfig, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := writeInitramfs(b, filepath.Join(t.TempDir(), "a.cpio"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(r.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"etc/mysched.toml\x00", "slice_us = 5000", "opt/mysched/layers/a.json\x00", `{"a": 1}`,
-		"opt/mysched/layers/current\x00", "ktstr/kernel.config\x00", "CONFIG_SCHED_CLASS_EXT=y"} {
-		if !strings.Contains(string(data), want) {
-			t.Errorf("archive lacks %q", strings.TrimSuffix(want, "\x00"))
-		}
-	}
+	archiveHas(t, b, "etc/mysched.toml\x00", "slice_us = 5000", "opt/mysched/layers/a.json\x00", `{"a": 1}`,
+		"opt/mysched/layers/current\x00", "ktstr/kernel.config\x00", "CONFIG_SCHED_CLASS_EXT=y")
 }
 
 // TestSchedulerFilesErrors checks that a file the host cannot pack is
 // refused before any VM boots, naming the scheduler, the entry and why.
 func TestSchedulerFilesErrors(t *testing.T) {
-	sh, err := filepath.EvalSymlinks("/bin/sh")
-	if err != nil {
-		t.Skip("no /bin/sh")
-	}
+	sh := hostShell(t)
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {

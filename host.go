@@ -164,6 +164,10 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		return nil, err
 	}
 	deterministic := accel == vm.TCG && (spec.Deterministic || os.Getenv("KTSTR_DETERMINISTIC") == "1")
+	shift, err := icountShift()
+	if err != nil {
+		return nil, err
+	}
 	shape := topo.shape()
 	req := wire.Request{
 		Test:          name,
@@ -212,6 +216,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		MemoryMB:      memoryMB(spec, topo, initrd.size),
 		Accel:         accel,
 		Deterministic: deterministic,
+		ICountShift:   shift,
 		Request:       req,
 		BootTimeout:   boot,
 		Timeout:       timeout,
@@ -220,6 +225,22 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		return nil, err
 	}
 	return &hostRunResult{Outcome: out, kernel: k, accelWhy: why, deterministic: deterministic}, nil
+}
+
+// ICountShiftEnv overrides the -icount shift of deterministic mode
+// (vm.DefaultICountShift): guest time per instruction is 2^shift ns.
+const ICountShiftEnv = "KTSTR_ICOUNT_SHIFT"
+
+func icountShift() (int, error) {
+	v := os.Getenv(ICountShiftEnv)
+	if v == "" {
+		return vm.DefaultICountShift, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > vm.MaxICountShift {
+		return 0, fmt.Errorf("%s=%q: want a whole number from 0 to %d (guest time per instruction is 2^shift ns)", ICountShiftEnv, v, vm.MaxICountShift)
+	}
+	return n, nil
 }
 
 // timeouts derives the boot and whole-run limits. Under TCG each vCPU

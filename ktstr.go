@@ -81,8 +81,9 @@ type Spec struct {
 	// jump); a negative value keeps the scheduler's own.
 	Watchdog time.Duration
 	// Deterministic runs TCG with -icount: guest time follows instructions
-	// executed, so timings inside the guest do not depend on host load, at
-	// several times lower speed. Also set by KTSTR_DETERMINISTIC=1.
+	// executed (2^shift ns each, KTSTR_ICOUNT_SHIFT, 2 by default), so
+	// timings inside the guest do not depend on host load, at several
+	// times less work per guest second. Also set by KTSTR_DETERMINISTIC=1.
 	Deterministic bool
 	// Payloads are the binary workloads the body may run (Ctx.RunPayload,
 	// Ctx.StartPayload). The host finds each one's binary (a path, or a

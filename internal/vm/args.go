@@ -18,6 +18,17 @@ const BaseCmdline = "console=ttyS0 quiet panic=-1 rdinit=/init no_timer_check ts
 const memFD = 3
 
 // argsConfig is what the QEMU command line depends on.
+// DefaultICountShift is the -icount shift of deterministic mode: 4 ns of
+// guest time per instruction. That is about where QEMU's adaptive shift
+// settled on an idle 2-core host (work per guest second within a quarter
+// of it), but fixed: host load then slows the run down without changing
+// what the guest measures, where the adaptive shift let it back in
+// (README, "Trustworthy numbers").
+const DefaultICountShift = 2
+
+// MaxICountShift is the largest shift QEMU accepts.
+const MaxICountShift = 10
+
 type argsConfig struct {
 	Accel    Accel
 	Topology wire.Shape
@@ -27,8 +38,10 @@ type argsConfig struct {
 	Cmdline  string
 	Socket   string // the host's listening virtio-serial socket; "" for none
 	Firmware string // qboot.rom, or "" for QEMU's default
-	// Deterministic ties guest time to instructions executed (TCG only).
+	// Deterministic ties guest time to instructions executed (TCG only),
+	// 2^ICountShift ns per instruction.
 	Deterministic bool
+	ICountShift   int
 }
 
 // qemuArgs builds QEMU's arguments (without argv[0]).
@@ -40,6 +53,9 @@ func qemuArgs(c argsConfig) ([]string, error) {
 	perNode := c.MemoryMB / t.Nodes
 	if perNode < 64 {
 		return nil, fmt.Errorf("vm: %d MB of RAM over %d nodes leaves %d MB per node, want at least 64", c.MemoryMB, t.Nodes, perNode)
+	}
+	if c.Deterministic && (c.ICountShift < 0 || c.ICountShift > MaxICountShift) {
+		return nil, fmt.Errorf("vm: icount shift %d: want 0 to %d", c.ICountShift, MaxICountShift)
 	}
 	a := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -60,8 +76,10 @@ func qemuArgs(c argsConfig) ([]string, error) {
 		if c.Deterministic {
 			// Guest time follows instructions executed, not the host
 			// clock: timing inside the guest no longer depends on host
-			// load, at several times lower speed.
-			a = append(a, "-icount", "shift=auto,sleep=off")
+			// load, at several times lower speed. The shift is fixed
+			// (2^shift ns of guest time per instruction): "auto" would
+			// adapt it to host speed and bring host load back in.
+			a = append(a, "-icount", fmt.Sprintf("shift=%d,sleep=off", c.ICountShift))
 		}
 	}
 	if c.Firmware != "" {

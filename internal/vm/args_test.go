@@ -222,6 +222,38 @@ func TestQEMUArgsAccel(t *testing.T) {
 	}
 }
 
+// TestQEMUArgsDeterministic checks that deterministic mode fixes the
+// icount shift (an adaptive one would follow host load), only under TCG.
+func TestQEMUArgsDeterministic(t *testing.T) {
+	tests := []struct {
+		accel         Accel
+		deterministic bool
+		shift         int
+		want          []string // -icount values
+	}{
+		{TCG, false, DefaultICountShift, nil},
+		{TCG, true, DefaultICountShift, []string{"shift=2,sleep=off"}},
+		{TCG, true, 0, []string{"shift=0,sleep=off"}},
+		{KVM, true, DefaultICountShift, nil},
+	}
+	for _, tt := range tests {
+		c := testConfig(wire.Shape{Nodes: 1, LLCs: 1, Cores: 2, Threads: 1}, 512)
+		c.Accel, c.Deterministic, c.ICountShift = tt.accel, tt.deterministic, tt.shift
+		args, err := qemuArgs(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := flagValues(args, "-icount"); !slices.Equal(got, tt.want) {
+			t.Errorf("%s, deterministic %v, shift %d: -icount %q, want %q", tt.accel, tt.deterministic, tt.shift, got, tt.want)
+		}
+	}
+	c := testConfig(wire.Shape{Nodes: 1, LLCs: 1, Cores: 2, Threads: 1}, 512)
+	c.Deterministic, c.ICountShift = true, 11
+	if _, err := qemuArgs(c); err == nil || !strings.Contains(err.Error(), "icount shift 11: want 0 to 10") {
+		t.Errorf("shift 11: error %v", err)
+	}
+}
+
 func TestQEMUArgsFirmware(t *testing.T) {
 	for _, fw := range []string{"", "/usr/share/qemu/qboot.rom"} {
 		c := testConfig(wire.Shape{Nodes: 1, LLCs: 1, Cores: 1, Threads: 1}, 256)

@@ -45,8 +45,10 @@ type Config struct {
 	// Accel is the accelerator; see [ChooseAccel].
 	Accel Accel
 	// Deterministic runs TCG with -icount, so guest time follows
-	// instructions executed rather than the host's clock.
+	// instructions executed rather than the host's clock: each one
+	// counts 2^ICountShift ns (see DefaultICountShift).
 	Deterministic bool
+	ICountShift   int
 	// Request is sent to the guest when it connects.
 	Request wire.Request
 	// BootTimeout bounds the time from QEMU's start to the guest's hello.
@@ -183,7 +185,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	args, err := qemuArgs(argsConfig{
 		Accel: c.Accel, Topology: c.Topology, MemoryMB: c.MemoryMB,
 		Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline,
-		Socket: sock, Firmware: firmware(), Deterministic: c.Deterministic,
+		Socket: sock, Firmware: firmware(), Deterministic: c.Deterministic, ICountShift: c.ICountShift,
 	})
 	if err != nil {
 		return nil, err

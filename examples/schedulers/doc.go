@@ -12,7 +12,9 @@
 //
 // TestExampleSchedulers puts each scheduler through a set of catalogue
 // scenarios (package scenario) on three topologies, one VM per
-// scheduler and topology. TestQmapFlagProfiles shows how a scheduler's
+// scheduler and topology. TestWakeupChains runs the scenarios whose
+// workers wake each other in deterministic mode, where host noise stays
+// out of their figures. TestQmapFlagProfiles shows how a scheduler's
 // command-line flags become gauntlet profiles.
 //
 // What it needs: a sched_ext kernel and the example schedulers built for
@@ -22,7 +24,8 @@
 //	go test -v ./examples/schedulers                 # or: ktstr test -- ./examples/schedulers
 //	KTSTR_GAUNTLET=1 go test -v -run TestQmapFlagProfiles ./examples/schedulers
 //
-// Under TCG on a 2-core host the first command took 145-182 s: six VMs
-// of about 30-50 s each, two at a time, then TestQmapFlagProfiles' one.
+// Under TCG on a 2-core host the first command takes about three
+// minutes: six VMs of about 30-50 s each, two at a time, then
+// TestWakeupChains' two (about 50 s) and TestQmapFlagProfiles' one.
 // The second runs nine VMs one after another, about five minutes.
 package schedulers

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 )
@@ -643,8 +644,8 @@ func (b *builder) install(bin string, meta *Metadata, failures []Failure) error 
 	if err := os.MkdirAll(b.schedDir, 0o755); err != nil {
 		return fmt.Errorf("create the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
 	}
-	sweep(b.schedDir)
-	tmp, err := os.MkdirTemp(b.schedDir, tempPrefix+b.k.Version+"-")
+	cachedir.Sweep(b.schedDir)
+	tmp, err := cachedir.NewTemp(b.schedDir, b.k.Version)
 	if err != nil {
 		return fmt.Errorf("create a directory in the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
 	}

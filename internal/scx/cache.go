@@ -28,10 +28,6 @@ const (
 // MetadataFile describes a build directory; see Metadata.
 const MetadataFile = cachedir.MetadataFile
 
-// tempPrefix starts the names of directories builds are still filling;
-// List skips them and sweep removes stale ones.
-const tempPrefix = cachedir.TempPrefix
-
 // Metadata is the content of a build directory's metadata.json.
 type Metadata struct {
 	// KernelRelease is the kernel the schedulers were built against (its
@@ -147,9 +143,6 @@ func List(schedDir string) ([]Built, error) {
 func install(schedDir, tmp, rel string) error {
 	return cacheError(cachedir.Install(schedDir, tmp, rel, nil))
 }
-
-// sweep removes temporary directories left by crashed builds.
-func sweep(schedDir string) { cachedir.Sweep(schedDir) }
 
 // writeMetadata writes meta as dir/metadata.json.
 func writeMetadata(dir string, meta *Metadata) error {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 const rel = "7.3.4+deb13-amd64"
@@ -210,7 +212,7 @@ func TestReadBuiltChecks(t *testing.T) {
 func TestInstallReplaces(t *testing.T) {
 	schedDir := t.TempDir()
 	putBuild(t, schedDir, rel, time.Now().Add(-time.Hour), "scx_old")
-	tmp, err := os.MkdirTemp(schedDir, tempPrefix)
+	tmp, err := cachedir.NewTemp(schedDir, rel)
 	if err != nil {
 		t.Fatal(err)
 	}

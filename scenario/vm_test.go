@@ -157,7 +157,25 @@ func movedWorkerFailsIsolation(ctx *ktstr.Ctx) error {
 func frozenCgroupFailsGap(ctx *ktstr.Ctx) error {
 	freeze := func(v string) scenario.Op {
 		return scenario.Do("write "+v+" to frozen/cgroup.freeze", func(ctx *ktstr.Ctx) error {
-			return os.WriteFile(filepath.Join(ctx.Cgroups.Path("frozen"), "cgroup.freeze"), []byte(v), 0)
+			dir := ctx.Cgroups.Path("frozen")
+			if err := os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte(v), 0); err != nil {
+				return err
+			}
+			// Freezing is asynchronous: wait until cgroup.events says
+			// it is done, so the frozen stretch is what the test says.
+			t0 := time.Now()
+			for time.Since(t0) < 2*time.Second {
+				b, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+				if err != nil {
+					return err
+				}
+				if strings.Contains(string(b), "frozen "+v) {
+					ctx.Logf("cgroup.events: frozen %s after %v", v, time.Since(t0).Round(time.Millisecond))
+					return nil
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			return fmt.Errorf("cgroup frozen: cgroup.events did not say frozen %s within 2 s", v)
 		})
 	}
 	p, err := scenario.Prepare(ctx.Topology, ctx.Duration,
@@ -167,7 +185,10 @@ func frozenCgroupFailsGap(ctx *ktstr.Ctx) error {
 		}},
 		scenario.Step{Name: "running", Hold: scenario.Frac(0.1)},
 		scenario.Step{Name: "frozen", Ops: []scenario.Op{freeze("1")}, Hold: scenario.Frac(0.8)},
-		scenario.Step{Name: "thawed", Ops: []scenario.Op{freeze("0")}, Hold: scenario.Frac(0.1)},
+		// MaxGap counts up to a worker's last checkpoint, so each frozen
+		// worker must run again after the thaw for its gap to show: a
+		// tenth of the run was too short for both under host load.
+		scenario.Step{Name: "thawed", Ops: []scenario.Op{freeze("0")}, Hold: scenario.For(time.Second)},
 	)
 	if err != nil {
 		return err
@@ -177,7 +198,10 @@ func frozenCgroupFailsGap(ctx *ktstr.Ctx) error {
 		return err
 	}
 	limit := 1200 * time.Millisecond
-	res := scenario.Evaluate(ctx, groups, check.Assert{MaxGap: check.Set(limit)})
+	// The spread of a cgroup frozen for most of the run says nothing
+	// about fairness (it reached 38 % under host load); only the gap is
+	// under test.
+	res := scenario.Evaluate(ctx, groups, check.Assert{MaxGap: check.Set(limit), MaxSpreadPct: check.Disable[float64]()})
 	ctx.Logf("got: %v", res.Err())
 	var want []failure
 	for _, g := range groups {

@@ -110,6 +110,9 @@ func TestReservoir(t *testing.T) {
 // not allocate (the workers run with the garbage collector off).
 func TestHotPathsDoNotAllocate(t *testing.T) {
 	w := &worker{t: newTracker(nanotime(), 1), rng: 1, every: 4, left: 4}
+	// The Go runtime's preemption signal can cut a sleep short (EINTR), and
+	// sleepUntil then reads the stop flag, as it does in a real worker.
+	w.stop = &w.own
 	w.waitTS.Nsec = 1
 	var word uint32 = 1
 	for name, f := range map[string]func(){

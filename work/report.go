@@ -38,7 +38,10 @@ type Report struct {
 	Checkpoints uint64 `json:"checkpoints"`
 
 	// MaxGap is the longest wall time between two consecutive
-	// checkpoints: a worker that was not run for a while shows here.
+	// checkpoints (the start and the stop count as checkpoints): a worker
+	// that was not run for a while shows here. Voluntary waits (sleeps,
+	// waiting for a partner) count only from when the worker was ready to
+	// run again.
 	MaxGap time.Duration `json:"max_gap"`
 	// MaxGapCPU is the CPU the worker was on after that gap.
 	MaxGapCPU int `json:"max_gap_cpu"`

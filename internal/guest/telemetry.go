@@ -47,7 +47,9 @@ const wakeReservoirCap = 10000
 // again (the sleep's end, the partner's stamp), and the gap is counted from
 // then. So MaxGap is the longest time the worker wanted the CPU and did not
 // get it (or did not reach a checkpoint), sleeps included only by their
-// overshoot.
+// overshoot. The run's end closes the last interval the same way (finish):
+// a worker kept off the CPU from its last checkpoint until the stop shows
+// that gap, unless it was waiting of its own accord.
 type tracker struct {
 	start       int64 // nanotime when the work started
 	last        int64 // nanotime of the last checkpoint (or wake-up)
@@ -57,6 +59,8 @@ type tracker struct {
 	maxGap      int64
 	maxGapCPU   int
 	maxGapAt    int64 // since start
+	waiting     bool  // in a voluntary wait since the last checkpoint
+	waitEnd     int64 // when that wait ends by itself (a sleep's end), 0 if only a partner or the stop ends it
 	cpus        [maxTrackedCPUs / 64]uint64
 	wake        reservoir
 
@@ -73,6 +77,7 @@ func newTracker(start int64, seed uint64) *tracker {
 // checkpoint, for tests).
 func (t *tracker) checkAt(now int64, cpu int) {
 	t.checkpoints++
+	t.waiting = false
 	if gap := now - t.last; gap > t.maxGap {
 		t.maxGap, t.maxGapCPU, t.maxGapAt = gap, cpu, now-t.start
 	}
@@ -102,8 +107,42 @@ func (t *tracker) wokeAt(now, ready int64, cpu int, sample bool) {
 	t.checkAt(now, cpu)
 }
 
+// finishAt closes the run at now on cpu; the stop was signalled at stopAt
+// (0 if the loop ended for another reason). The time since the last
+// checkpoint is a gap like any other, except when the worker was in a
+// voluntary wait: it then became ready to run only when the stop came, or
+// when its sleep ended if that was earlier.
+func (t *tracker) finishAt(now, stopAt int64, cpu int) {
+	if !t.waiting {
+		t.checkAt(now, cpu)
+		return
+	}
+	ready := stopAt
+	if t.waitEnd > 0 && (ready == 0 || t.waitEnd < ready) {
+		ready = t.waitEnd
+	}
+	if ready == 0 {
+		return // the loop gave up in a wait (an error): no end to measure from
+	}
+	t.wokeAt(now, ready, cpu, false)
+}
+
 // checkpoint records a checkpoint now.
 func (t *tracker) checkpoint() { t.checkAt(nanotime(), t.getcpu()) }
+
+// wait records a checkpoint before a voluntary wait that, left alone, ends
+// at end (0 if only a partner or the stop ends it). The woke after the wait
+// closes it.
+func (t *tracker) wait(end int64) { t.waitAt(nanotime(), t.getcpu(), end) }
+
+// waitAt is the pure part of wait, for tests.
+func (t *tracker) waitAt(now int64, cpu int, end int64) {
+	t.checkAt(now, cpu)
+	t.waiting, t.waitEnd = true, end
+}
+
+// finish closes the run now; see finishAt.
+func (t *tracker) finish(stopAt int64) { t.finishAt(nanotime(), stopAt, t.getcpu()) }
 
 // woke records a wake-up now, the wait having ended at ready.
 func (t *tracker) woke(ready int64, sample bool) { t.wokeAt(nanotime(), ready, t.getcpu(), sample) }

@@ -63,6 +63,48 @@ func TestTrackerWake(t *testing.T) {
 	}
 }
 
+// TestTrackerFinish checks how the run's end closes the last interval:
+// as a gap from the last checkpoint when the worker wanted to run, from the
+// stop (or its sleep's end, if earlier) when it was waiting.
+func TestTrackerFinish(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		wait            bool  // the last checkpoint began a wait
+		waitEnd, stopAt int64 // the wait's own end, the stop signal
+		want            int64 // MaxGap, all other intervals being 10 ms
+	}{
+		{"running: kept off the CPU until the end", false, 0, 900 * ms, 800 * ms},
+		{"running, the loop ended by itself", false, 0, 0, 800 * ms},
+		{"futex wait the stop ended", true, 0, 900 * ms, 100 * ms},
+		{"sleep that ended before the stop", true, 300 * ms, 900 * ms, 700 * ms},
+		{"sleep the stop cut short", true, 2000 * ms, 950 * ms, 50 * ms},
+		{"wait given up, no stop", true, 0, 0, 10 * ms},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracker(190*ms, 1)
+			tr.checkAt(200*ms, 0)
+			if tt.wait {
+				tr.waitAt(200*ms, 0, tt.waitEnd)
+			}
+			tr.finishAt(1000*ms, tt.stopAt, 1)
+			if tr.maxGap != tt.want {
+				t.Errorf("max gap %v, want %v", time.Duration(tr.maxGap), time.Duration(tt.want))
+			}
+			if tt.want > 10*ms && (tr.maxGapCPU != 1 || tr.maxGapAt != 810*ms) {
+				t.Errorf("gap on CPU %d at %v, want CPU 1 at 810ms", tr.maxGapCPU, time.Duration(tr.maxGapAt))
+			}
+		})
+	}
+	// A wait a wake-up ended is over: the end is an ordinary interval.
+	tr := newTracker(0, 1)
+	tr.waitAt(10*ms, 0, 0)
+	tr.wokeAt(20*ms, 15*ms, 0, false)
+	tr.finishAt(500*ms, 30*ms, 0)
+	if tr.maxGap != 480*ms {
+		t.Errorf("after a finished wait: max gap %v, want 480ms", time.Duration(tr.maxGap))
+	}
+}
+
 // TestReservoir checks that the reservoir keeps a uniform sample: the
 // sample's mean and its spread over ten equal bins match the stream's.
 func TestReservoir(t *testing.T) {

@@ -86,15 +86,19 @@ const (
 
 // worker is one worker process's state.
 type worker struct {
-	cfg   workerConfig
-	typ   work.Type
-	stop  *atomic.Bool // the group's stop flag (in the shared control page)
-	own   atomic.Bool  // the stop flag of a worker without a group mapping
-	t     *tracker
-	units uint64
-	sink  uint64 // the spin loops' result, kept so they are not optimised away
-	tid   int    // the loop thread
-	rng   uint64
+	cfg  workerConfig
+	typ  work.Type
+	stop *atomic.Bool // the group's stop flag (in the shared control page)
+	own  atomic.Bool  // the stop flag of a worker without a group mapping
+	// stopAt is when the stop was signalled (0 before), in the group's
+	// control page or in ownStopAt.
+	stopAt    *atomic.Int64
+	ownStopAt atomic.Int64
+	t         *tracker
+	units     uint64
+	sink      uint64 // the spin loops' result, kept so they are not optimised away
+	tid       int    // the loop thread
+	rng       uint64
 
 	every, left int // checkpoint cadence of tick, in units, and the countdown
 
@@ -209,8 +213,8 @@ func (w *worker) sleepUntil(target int64) bool {
 // sleep sleeps for d; the overshoot is a wake-up latency when sample is
 // set. It returns false if stopped meanwhile.
 func (w *worker) sleep(d time.Duration, sample bool) bool {
-	w.t.checkpoint()
 	target := nanotime() + int64(d)
+	w.t.wait(target)
 	if !w.sleepUntil(target) {
 		return false
 	}
@@ -384,7 +388,7 @@ func (w *worker) pipeSend() bool {
 }
 
 func (w *worker) pipeRecv() bool {
-	w.t.checkpoint()
+	w.t.wait(0)
 	got := 0
 	for got < len(w.msg) {
 		n, err := unix.Read(w.in, w.msg[got:])
@@ -420,7 +424,7 @@ func (w *worker) runFutexPingPong() {
 	me := uint32(w.cfg.Index % 2)
 	for !w.stopped() {
 		if s.loadWord() != me {
-			w.t.checkpoint()
+			w.t.wait(0)
 			for s.loadWord() != me {
 				if w.stopped() {
 					return
@@ -459,7 +463,7 @@ func (w *worker) runMessenger() {
 		// a second) a messenger counting completed rounds would look
 		// starved.
 		w.units++
-		w.t.checkpoint()
+		w.t.wait(0)
 		for {
 			a := s.loadAck()
 			if a >= fan {
@@ -483,7 +487,7 @@ func (w *worker) runReceiver() {
 	var seen uint32 // rounds start at 1, so a receiver starting late still sees round 1
 	for !w.stopped() {
 		if s.loadWord() == seen {
-			w.t.checkpoint()
+			w.t.wait(0)
 			for s.loadWord() == seen {
 				if w.stopped() {
 					return
@@ -552,7 +556,7 @@ func (w *worker) runForkExit() {
 			w.fail("fork-exit: clone: %v", e)
 			return
 		}
-		w.t.checkpoint()
+		w.t.wait(0)
 		for {
 			_, err := unix.Wait4(pid, nil, unix.WALL, nil)
 			if err != unix.EINTR {
@@ -698,7 +702,7 @@ func (w *worker) runMutex() {
 	for !w.stopped() {
 		w.spin(w.typ.WorkIters)
 		if !atomic.CompareAndSwapUint32(&s.word, 0, 1) {
-			w.t.checkpoint()
+			w.t.wait(0)
 			for atomic.SwapUint32(&s.word, 2) != 0 {
 				if w.stopped() {
 					return // not holding it

@@ -13,7 +13,9 @@ import (
 
 // Every work group has a memfd the parent creates before spawning and maps
 // too, and every worker maps MAP_SHARED. Its first page is the group's
-// control page: the stop flag, which the parent sets at Collect. A loop
+// control page: the stop flag, which the parent sets at Collect, and the
+// time it did (a worker the stop finds waiting counts its last gap from
+// then). A loop
 // checks that flag in memory, so it stops even when it never leaves the CPU
 // (a SCHED_FIFO spinner alone on its CPU starves every other thread of its
 // process, including the one that would run a stop goroutine). The pages
@@ -81,6 +83,12 @@ func sharedSize(t work.Type, n int) int {
 // page aligned).
 func stopFlag(m []byte) *atomic.Bool {
 	return (*atomic.Bool)(unsafe.Pointer(&m[0]))
+}
+
+// stopStamp returns the nanotime at which the group's stop was signalled,
+// in the shared mapping m (8 bytes after the stop flag, so aligned).
+func stopStamp(m []byte) *atomic.Int64 {
+	return (*atomic.Int64)(unsafe.Pointer(&m[8]))
 }
 
 // Linux futex operations (shared, not private: the word is in a MAP_SHARED

@@ -353,6 +353,7 @@ loop:
 // a futex word of the group.
 func (w *Workers) signalStop() {
 	if w.shared != nil {
+		stopStamp(w.shared).CompareAndSwap(0, nanotime())
 		stopFlag(w.shared).Store(true)
 		wakeGroup(w.shared)
 	}

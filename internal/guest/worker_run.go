@@ -116,6 +116,7 @@ func RunWorker(env string) error {
 		// words; doing it here too covers a parent that died.
 		var b [1]byte
 		_, _ = start.Read(b[:])
+		w.stopAt.CompareAndSwap(0, nanotime())
 		w.stop.Store(true)
 		if w.slot != nil {
 			wakeSlot(w.slot)
@@ -138,7 +139,7 @@ func newWorker(cfg workerConfig) (*worker, error) {
 		return nil, err
 	}
 	w := &worker{cfg: cfg, typ: t, tid: unix.Gettid(), in: -1, out: -1, ioFD: -1}
-	w.stop = &w.own
+	w.stop, w.stopAt = &w.own, &w.ownStopAt
 	w.rng = uint64(os.Getpid())*0x9e3779b97f4a7c15 ^ uint64(nanotime()) | 1
 	w.waitTS = unix.NsecToTimespec(int64(waitBound))
 	if err := applyPolicy(cfg.Policy); err != nil {
@@ -167,7 +168,7 @@ func newWorker(cfg workerConfig) (*worker, error) {
 		if len(m) < unix.Getpagesize() {
 			return nil, fmt.Errorf("group memory: %d bytes, no control page", len(m))
 		}
-		w.shared, w.stop = m, stopFlag(m)
+		w.shared, w.stop, w.stopAt = m, stopFlag(m), stopStamp(m)
 		if slotKind(t.Kind) {
 			if w.slot = slotAt(m, cfg.Index/t.GroupSize()); w.slot == nil {
 				return nil, fmt.Errorf("group memory: %d bytes, no slot for worker %d", len(m), cfg.Index)
@@ -264,6 +265,7 @@ func (w *worker) work() work.Report {
 	w.t.start, w.t.last = t0, t0
 
 	w.run(&r)
+	w.t.finish(w.stopAt.Load())
 
 	wall := time.Duration(nanotime() - t0)
 	cpu := processCPUTime() - cpu0

@@ -15,10 +15,10 @@ import (
 // too, and every worker maps MAP_SHARED. Its first page is the group's
 // control page: the stop flag, which the parent sets at Collect, and the
 // time it did (a worker the stop finds waiting counts its last gap from
-// then). A loop
-// checks that flag in memory, so it stops even when it never leaves the CPU
-// (a SCHED_FIFO spinner alone on its CPU starves every other thread of its
-// process, including the one that would run a stop goroutine). The pages
+// then). A loop checks that flag in memory, so it stops even when it never
+// leaves the CPU (a SCHED_FIFO spinner alone on its CPU starves every other
+// thread of its process, including the one that would run a stop
+// goroutine). The pages
 // after it hold one slot per instance (a pair, a fan-out, a lock's
 // contenders) of the grouped types that share state through memory:
 // futex-ping-pong, futex-fan-out, fan-out-compute, mutex-contention.

@@ -1,14 +1,12 @@
 package ktstr
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,29 +19,18 @@ import (
 // guestState is the guest side's state: the request and, once the test ran,
 // its result.
 var guestState struct {
-	req     *wire.Request
-	result  *wire.Result
-	topo    *wire.GuestTopology
-	port    *port
-	replies chan wire.Reply
+	req    *wire.Request
+	result *wire.Result
+	topo   *wire.GuestTopology
+	port   *guest.Port
 }
 
 func inGuest() bool { return guestState.req != nil }
 
-// port sends messages to the host; safe for concurrent use.
-type port struct {
-	mu    sync.Mutex
-	f     *os.File
-	enc   *json.Encoder
-	start time.Time
-}
-
-func (p *port) send(m wire.Message) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	m.At = time.Since(p.start)
-	_ = p.enc.Encode(m)
-}
+// resultAckTimeout bounds the guest's wait for the host to acknowledge the
+// result before it powers off anyway. The host acknowledges as soon as it
+// has read the result; only a host that is gone or stopped never does.
+const resultAckTimeout = 60 * time.Second
 
 // guestMain is PID 1. It never returns: every path ends in power-off, since
 // init exiting would panic the kernel and be misread as a kernel bug.
@@ -64,26 +51,14 @@ func guestMain(m *testing.M) {
 	if err != nil {
 		fail("%v", err)
 	}
-	p := &port{f: f, enc: json.NewEncoder(f), start: start}
-	var req wire.Request
-	dec := json.NewDecoder(f)
-	if err := dec.Decode(&req); err != nil {
+	p := guest.NewPort(f, start)
+	req, err := p.ReadRequest()
+	if err != nil {
 		fail("reading the request from the host: %v", err)
 	}
-	guestState.replies = make(chan wire.Reply, 4)
-	go func() {
-		for {
-			var r wire.Reply
-			if dec.Decode(&r) != nil {
-				return
-			}
-			guestState.replies <- r
-		}
-	}()
-	guestState.port = nil
-	p.send(wire.Message{Kind: wire.KindHello})
+	_ = p.Send(wire.Message{Kind: wire.KindHello})
 	guestState.port = p
-	guestState.req = &req
+	guestState.req = req
 
 	defer func() {
 		// A panic in the harness itself: report it rather than die as init.
@@ -126,21 +101,25 @@ func guestMain(m *testing.M) {
 	finishGuest(p, flush, r)
 }
 
-// finishGuest sends the result and powers off.
-func finishGuest(p *port, flush func(), r *wire.Result) {
+// finishGuest sends the result, waits for the host to acknowledge it and
+// powers off.
+func finishGuest(p *guest.Port, flush func(), r *wire.Result) {
 	if flush != nil {
 		flush()
 	}
 	r.Passed = len(r.Failures) == 0
-	p.send(wire.Message{Kind: wire.KindResult, Result: r})
-	_ = p.f.Sync()
+	if err := p.SendResult(r, resultAckTimeout); err != nil {
+		// Said on the kernel console, the one channel left that the
+		// host reads whatever happened to the port.
+		guest.Kmsg(fmt.Sprintf("ktstr: the host did not acknowledge the result (%v); powering off anyway", err))
+	}
 	_ = guest.PowerOff()
 	select {}
 }
 
 // forwardOutput points stdout and stderr at a pipe whose contents go to the
 // host as output messages. The returned func flushes what is pending.
-func forwardOutput(p *port) (flush func()) {
+func forwardOutput(p *guest.Port) (flush func()) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return func() {}
@@ -155,7 +134,7 @@ func forwardOutput(p *port) (flush func()) {
 		for {
 			n, err := r.Read(buf)
 			if n > 0 {
-				p.send(wire.Message{Kind: wire.KindOutput, Text: string(buf[:n])})
+				_ = p.Send(wire.Message{Kind: wire.KindOutput, Text: string(buf[:n])})
 			}
 			if err != nil {
 				return
@@ -293,16 +272,11 @@ func setWatchdog() string {
 	if err != nil {
 		return "unchanged: " + err.Error()
 	}
-	guestState.port.send(wire.Message{Kind: wire.KindWatchdog, Symbols: syms})
-	select {
-	case r := <-guestState.replies:
-		if r.Err != "" {
-			return "unchanged: " + r.Err
-		}
-		return r.Text
-	case <-time.After(10 * time.Second):
-		return "unchanged: the host did not answer"
+	r, err := guestState.port.Call(wire.Message{Kind: wire.KindWatchdog, Symbols: syms}, 10*time.Second)
+	if err != nil {
+		return "unchanged: " + err.Error()
 	}
+	return r.Text
 }
 
 // guestmemSymbols are the kernel symbols the host needs to find the

@@ -2,6 +2,7 @@ package ktstr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
 	"github.com/ktstr-go/ktstr/internal/scx"
@@ -111,6 +113,9 @@ type hostRunResult struct {
 	kernel        *kernel.Kernel
 	accelWhy      string
 	deterministic bool
+	// repaired, when set, says that the first boot failed on a damaged
+	// kernel, which was fetched again for this run.
+	repaired string
 }
 
 // failures lists the run's failures, the host's diagnosis first.
@@ -205,7 +210,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 	if spec.bootTimeout > 0 {
 		boot = spec.bootTimeout
 	}
-	out, err := vm.Run(ctx, vm.Config{
+	cfg := vm.Config{
 		Dir:           dir,
 		Kernel:        k.BootImage(),
 		Vmlinux:       k.Vmlinux,
@@ -220,11 +225,43 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		Request:       req,
 		BootTimeout:   boot,
 		Timeout:       timeout,
-	})
+	}
+	out, err := vm.Run(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &hostRunResult{Outcome: out, kernel: k, accelWhy: why, deterministic: deterministic}, nil
+	r := &hostRunResult{Outcome: out, kernel: k, accelWhy: why, deterministic: deterministic}
+	if out.Result != nil || out.BootTime > 0 || ctx.Err() != nil {
+		return r, nil
+	}
+	// The guest never reached init. A damaged kernel file whose size and
+	// time were kept passes the quick check on use; only its hash tells.
+	verr := k.Verify()
+	if !cachedir.IsDamaged(verr) {
+		return r, nil
+	}
+	e, _ := k.Entry()
+	damaged := &kernel.DamagedError{Entry: e}
+	damaged.Entry.Damage = verr
+	if !e.FromArchive() {
+		r.Failure = &wire.Failure{Kind: wire.FailBoot, Message: damaged.Error(),
+			Detail: "the boot failed with: " + out.Failure.Message + "\n" + out.Failure.Detail}
+		return r, nil
+	}
+	fmt.Fprintf(os.Stderr, "ktstr: %v\n", damaged)
+	if _, err := kernel.Repair(ctx, e, kernel.FetchOptions{Log: prefixed{os.Stderr, "ktstr: "}}); err != nil {
+		r.Failure = &wire.Failure{Kind: wire.FailBoot, Message: damaged.Error() + "; fetching it again failed: " + err.Error()}
+		return r, nil
+	}
+	// Repaired in place: the same paths hold the kernel again.
+	if out, err = vm.Run(ctx, cfg); err != nil {
+		return nil, err
+	}
+	r.Outcome = out
+	var d *cachedir.DamageError
+	errors.As(verr, &d)
+	r.repaired = fmt.Sprintf("kernel cache entry %s was damaged (%s) and fetched again", e.Key, strings.Join(d.Problems, "; "))
+	return r, nil
 }
 
 // ICountShiftEnv overrides the -icount shift of deterministic mode
@@ -284,6 +321,12 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 		topo, spec.Scheduler, kver, r.Accel, r.accelWhy, r.BootTime.Round(time.Millisecond), r.Wall.Round(time.Millisecond))
 	if r.Retried {
 		summary += ", boot retried once (the first never reached init)"
+	}
+	if r.repaired != "" {
+		summary += ", " + r.repaired
+	}
+	if r.PowerOffKilled {
+		summary += ", the guest did not power off after delivering its result (QEMU stopped; the result stands)"
 	}
 	if r.Result != nil {
 		if s := r.Result.Scheduler; s != nil {

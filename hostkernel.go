@@ -2,6 +2,7 @@ package ktstr
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -32,7 +33,9 @@ func hostKernel(spec string) (*kernel.Kernel, error) {
 	if what == "" {
 		what, from = os.Getenv(KernelEnv), KernelEnv
 	}
-	k, err := kernel.Resolve(what, "")
+	// A damaged kernel from the archive is fetched again rather than
+	// booted or passed over.
+	k, err := kernel.ResolveOrRepair(hostState.ctx, what, "", kernel.FetchOptions{Log: prefixed{os.Stderr, "ktstr: "}})
 	if err != nil {
 		if what != "" {
 			return nil, fmt.Errorf("%s=%q: %w", from, what, err)
@@ -41,4 +44,15 @@ func hostKernel(spec string) (*kernel.Kernel, error) {
 	}
 	hostKernels.m[spec] = k
 	return k, nil
+}
+
+// prefixed writes each line with a prefix.
+type prefixed struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixed) Write(b []byte) (int, error) {
+	_, err := io.WriteString(p.w, p.prefix+string(b))
+	return len(b), err
 }

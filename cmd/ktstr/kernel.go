@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 )
@@ -18,7 +20,7 @@ func kernelCmd() *cobra.Command {
 		Use:   "kernel",
 		Short: "Fetch, list and resolve test kernels",
 	}
-	c.AddCommand(kernelFetchCmd(), kernelListCmd(), kernelResolveCmd())
+	c.AddCommand(kernelFetchCmd(), kernelListCmd(), kernelResolveCmd(), kernelVerifyCmd())
 	return c
 }
 
@@ -33,7 +35,8 @@ keyring is installed) and every checksum, and stores its bzImage, the vmlinux
 extracted from it and its config in the cache. The archive is the one the
 apt configuration names, or --mirror, or $` + kernel.MirrorEnv + `.
 When the newest kernel is cached already nothing is downloaded but the
-archive's indexes.`,
+archive's indexes, unless --force: that downloads it again and replaces the
+entry, which repairs one that ` + "`ktstr kernel verify`" + ` reports damaged.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Log = os.Stderr
@@ -54,6 +57,7 @@ archive's indexes.`,
 	f.StringVar(&opts.Suite, "suite", debian.DefaultSuite, "Debian suite to take the kernel from")
 	f.StringVar(&opts.CacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
 	f.StringVar(&opts.AptDir, "apt-dir", "/etc/apt", "apt configuration to read the archive URI from")
+	f.BoolVar(&opts.Force, "force", false, "download the kernel again even if it is cached, replacing the entry")
 	return c
 }
 
@@ -80,12 +84,22 @@ func kernelListCmd() *cobra.Command {
 				return nil
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "KEY\tVERSION\tSOURCE\tFETCHED\tSCHED_EXT\tBTF")
+			fmt.Fprintln(w, "KEY\tVERSION\tSOURCE\tFETCHED\tSCHED_EXT\tBTF\tSTATUS")
+			var damaged []kernel.Entry
 			for _, e := range entries {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Key, e.Version, e.Source,
-					e.FetchedAt.Local().Format("2006-01-02 15:04"), yesNo(e.SchedExt), yesNo(e.BTF))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Key, orDash(e.Version), orDash(e.Source),
+					e.FetchedAt.Local().Format("2006-01-02 15:04"), yesNo(e.SchedExt), yesNo(e.BTF), entryStatus(&e))
+				if e.Damage != nil {
+					damaged = append(damaged, e)
+				}
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			for _, e := range damaged {
+				fmt.Fprintf(os.Stderr, "%v\n  %s\n", e.Damage, e.RepairHint())
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "kernel cache (default as for fetch)")
@@ -120,4 +134,79 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// entryStatus is the STATUS column of kernel list: what the quick check on
+// use found.
+func entryStatus(e *kernel.Entry) string {
+	switch {
+	case e.Damage != nil:
+		return "DAMAGED"
+	case e.Unchecked():
+		return "unchecked (no checksums)"
+	}
+	return "ok"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func kernelVerifyCmd() *cobra.Command {
+	var cacheDir string
+	c := &cobra.Command{
+		Use:   "verify [KEY...]",
+		Short: "Check cached kernels against their recorded SHA-256 sums (default: every entry)",
+		Long: `verify reads every file of each cache entry and compares its size and
+SHA-256 with what was recorded when the entry was stored. (Every use checks
+sizes and times only.) It exits 1 when an entry is damaged, saying what is
+wrong and how to repair it.`,
+		RunE: func(cmd *cobra.Command, keys []string) error {
+			if cacheDir == "" {
+				d, err := kernel.CacheDir()
+				if err != nil {
+					return err
+				}
+				cacheDir = d
+			}
+			if len(keys) == 0 {
+				entries, err := kernel.List(cacheDir)
+				if err != nil {
+					return err
+				}
+				if len(entries) == 0 {
+					return fmt.Errorf("no kernels in %s", cacheDir)
+				}
+				for _, e := range entries {
+					keys = append(keys, e.Key)
+				}
+			}
+			bad := 0
+			for _, key := range keys {
+				t0 := time.Now()
+				err := kernel.Verify(cacheDir, key)
+				switch {
+				case err == nil:
+					fmt.Printf("%s\tok\t(%.1fs)\n", key, time.Since(t0).Seconds())
+				case cachedir.IsDamaged(err):
+					bad++
+					e := kernel.Entry{Dir: filepath.Join(cacheDir, key)}
+					e.Key = key
+					fmt.Printf("%s\tDAMAGED\t%v\n  %s\n", key, err, e.RepairHint())
+				default:
+					bad++
+					fmt.Printf("%s\tnot verified\t%v\n", key, err)
+				}
+			}
+			if bad > 0 {
+				return fmt.Errorf("%d of %d kernel cache entries damaged or unverifiable", bad, len(keys))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&cacheDir, "cache-dir", "", "kernel cache (default as for fetch)")
+	return c
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 	"github.com/ktstr-go/ktstr/internal/scx"
@@ -20,7 +21,7 @@ func schedCmd() *cobra.Command {
 		Use:   "sched",
 		Short: "Build and list the kernel's example sched_ext schedulers",
 	}
-	c.AddCommand(schedBuildCmd(), schedListCmd())
+	c.AddCommand(schedBuildCmd(), schedListCmd(), schedVerifyCmd())
 	return c
 }
 
@@ -113,16 +114,82 @@ func schedListCmd() *cobra.Command {
 				return nil
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "KERNEL\tSOURCE\tBUILT\tSTATIC\tSCHEDULERS\tFAILED\tDIR")
+			fmt.Fprintln(w, "KERNEL\tSOURCE\tBUILT\tSTATIC\tSCHEDULERS\tFAILED\tSTATUS\tDIR")
+			var damaged []error
 			for _, b := range builds {
 				failed := strings.Join(b.Failed, ",")
 				if failed == "" {
 					failed = "-"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.KernelRelease, b.SourcePackage+" "+b.SourceVersion,
-					b.BuiltAt.Local().Format("2006-01-02 15:04"), yesNo(b.Static), strings.Join(b.Binaries, ","), failed, b.Dir)
+				status := "ok"
+				switch {
+				case b.Damage != nil:
+					status = "DAMAGED"
+					damaged = append(damaged, b.Damage)
+				case len(b.Files) == 0:
+					status = "unchecked (no checksums)"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.KernelRelease, orDash(strings.TrimSpace(b.SourcePackage+" "+b.SourceVersion)),
+					b.BuiltAt.Local().Format("2006-01-02 15:04"), yesNo(b.Static), orDash(strings.Join(b.Binaries, ",")), failed, status, b.Dir)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			for _, d := range damaged {
+				fmt.Fprintln(os.Stderr, d)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&schedDir, "sched-dir", "", "schedulers cache (default as for build)")
+	return c
+}
+
+func schedVerifyCmd() *cobra.Command {
+	var schedDir string
+	c := &cobra.Command{
+		Use:   "verify [KERNEL_RELEASE...]",
+		Short: "Check built schedulers against their recorded SHA-256 sums (default: every build)",
+		Long: `verify reads every binary of each build and compares its size and SHA-256
+with what was recorded when it was built. (Every use checks sizes and times
+only.) It exits 1 when a build is damaged, saying how to rebuild it.`,
+		RunE: func(cmd *cobra.Command, rels []string) error {
+			if schedDir == "" {
+				d, err := scx.SchedDir()
+				if err != nil {
+					return err
+				}
+				schedDir = d
+			}
+			if len(rels) == 0 {
+				builds, err := scx.List(schedDir)
+				if err != nil {
+					return err
+				}
+				if len(builds) == 0 {
+					return fmt.Errorf("no schedulers built in %s", schedDir)
+				}
+				for _, b := range builds {
+					rels = append(rels, b.KernelRelease)
+				}
+			}
+			bad := 0
+			for _, rel := range rels {
+				if err := scx.Verify(schedDir, rel); err != nil {
+					bad++
+					state := "not verified"
+					if cachedir.IsDamaged(err) {
+						state = "DAMAGED"
+					}
+					fmt.Printf("%s\t%s\t%v\n", rel, state, err)
+					continue
+				}
+				fmt.Printf("%s\tok\n", rel)
+			}
+			if bad > 0 {
+				return fmt.Errorf("%d of %d scheduler builds damaged or unverifiable", bad, len(rels))
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVar(&schedDir, "sched-dir", "", "schedulers cache (default as for build)")

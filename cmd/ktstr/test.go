@@ -196,9 +196,14 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 		out = append(out, testKernel{k: k, arg: arg})
 		return nil
 	}
+	// A damaged kernel from the archive is fetched again, saying so.
+	repair := kernel.FetchOptions{Log: prefixWriter(stderr, "ktstr: ")}
+	if terminal {
+		repair.Progress = debian.TerminalProgress(stderr)
+	}
 	if len(specs) == 0 {
 		if env := os.Getenv(testEnvKernel); env != "" {
-			k, err := kernel.Resolve(env, "")
+			k, err := kernel.ResolveOrRepair(ctx, env, "", repair)
 			if err != nil {
 				return nil, fmt.Errorf("%s=%q: %w", testEnvKernel, env, err)
 			}
@@ -213,7 +218,11 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 			return nil, err
 		}
 		if len(entries) > 0 {
-			return out, add("", entries[0].Kernel())
+			k, err := kernel.ResolveOrRepair(ctx, "", dir, repair)
+			if err != nil {
+				return nil, err
+			}
+			return out, add("", k)
 		}
 		fmt.Fprintf(stderr, "ktstr: no kernel in the cache (%s); fetching the newest sched_ext kernel\n", dir)
 		opts := kernel.FetchOptions{Log: stderr}
@@ -227,7 +236,7 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 		return out, add("", k)
 	}
 	for _, spec := range specs {
-		k, err := kernel.Resolve(spec, "")
+		k, err := kernel.ResolveOrRepair(ctx, spec, "", repair)
 		if err != nil {
 			return nil, fmt.Errorf("--kernel %q: %w", spec, err)
 		}
@@ -778,3 +787,15 @@ func (s *testSession) packageDone(w io.Writer, p *gotest.Package) {
 	}
 	s.print(w, b.String())
 }
+
+// prefixWriter writes each line to w with prefix.
+func prefixWriter(w io.Writer, prefix string) io.Writer {
+	return writerFunc(func(b []byte) (int, error) {
+		_, err := io.WriteString(w, prefix+string(b))
+		return len(b), err
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -213,12 +213,12 @@ func ReadMetadata(dir string, meta any) error {
 
 // List reads the entries of dir with read(dir, name) and returns them
 // sorted by cmp (as slices.SortStableFunc takes it). Files and
-// dot-directories (temporary ones among them) are not entries. Entries
-// read fails on are skipped rather than failing the list, so one broken
-// entry does not hide the good ones. A missing dir is an empty cache: nil
-// and no error. The only error is os.ReadDir's, unwrapped, for the caller
-// to word.
-func List[E any](dir string, read func(dir, name string) (*E, error), cmp func(a, b E) int) ([]E, error) {
+// dot-directories (temporary ones among them) are not entries. An entry
+// read fails on is not left out, or one damaged entry would look like none:
+// broken(dir, name, err) makes what stands for it in the list. A missing
+// dir is an empty cache: nil and no error. The only error is os.ReadDir's,
+// unwrapped, for the caller to word.
+func List[E any](dir string, read func(dir, name string) (*E, error), broken func(dir, name string, err error) E, cmp func(a, b E) int) ([]E, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -231,9 +231,12 @@ func List[E any](dir string, read func(dir, name string) (*E, error), cmp func(a
 		if !de.IsDir() || strings.HasPrefix(de.Name(), ".") {
 			continue
 		}
-		if e, err := read(dir, de.Name()); err == nil {
-			out = append(out, *e)
+		e, err := read(dir, de.Name())
+		if err != nil {
+			out = append(out, broken(dir, de.Name(), err))
+			continue
 		}
+		out = append(out, *e)
 	}
 	slices.SortStableFunc(out, cmp)
 	return out, nil

@@ -275,7 +275,8 @@ func TestList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Skipped: a broken entry, a temporary dir with good metadata, a file.
+	// Listed as broken: an entry without metadata. Skipped: a temporary
+	// dir with good metadata, a file.
 	os.Mkdir(filepath.Join(dir, "broken"), 0o755)
 	tmp, _ := NewTemp(dir, "d")
 	WriteMetadata(tmp, &meta{Name: "d", At: at.Add(2 * time.Hour)})
@@ -296,7 +297,12 @@ func TestList(t *testing.T) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	}
-	got, err := List(dir, read, newest)
+	var brokenErr error
+	broken := func(d, name string, err error) meta {
+		brokenErr = err
+		return meta{Name: name + " (broken)"}
+	}
+	got, err := List(dir, read, broken, newest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,16 +310,19 @@ func TestList(t *testing.T) {
 	for _, m := range got {
 		order = append(order, m.Name)
 	}
-	if want := []string{"b", "a", "c"}; !slices.Equal(order, want) {
+	if want := []string{"b", "a", "c", "broken (broken)"}; !slices.Equal(order, want) {
 		t.Errorf("List = %v, want %v", order, want)
 	}
 	if readDir != dir {
 		t.Errorf("read was given dir %q, want %q", readDir, dir)
 	}
-	if got, err := List(filepath.Join(dir, "missing"), read, newest); got != nil || err != nil {
+	if !errors.Is(brokenErr, fs.ErrNotExist) {
+		t.Errorf("broken was given %v, want read's not-exist error", brokenErr)
+	}
+	if got, err := List(filepath.Join(dir, "missing"), read, broken, newest); got != nil || err != nil {
 		t.Errorf("List of a missing dir = %v, %v; want an empty cache", got, err)
 	}
-	if _, err := List(filepath.Join(dir, "file"), read, newest); err == nil {
+	if _, err := List(filepath.Join(dir, "file"), read, broken, newest); err == nil {
 		t.Error("List of a file succeeded")
 	}
 }

@@ -117,3 +117,14 @@ func LinkKernelConfig(packed string) error {
 	}
 	return nil
 }
+
+// Kmsg writes line to the kernel log, which the host reads on the serial
+// console even when the virtio-serial port no longer works.
+func Kmsg(line string) {
+	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = f.WriteString(line)
+}

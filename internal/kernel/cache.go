@@ -2,8 +2,10 @@ package kernel
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +52,10 @@ type Metadata struct {
 	// ArchiveVerified reports that the archive's OpenPGP signature was
 	// checked; false means only checksums protected the download.
 	ArchiveVerified bool `json:"archive_verified"`
+	// Files records the size, time and SHA-256 of every file of the
+	// entry, checked on every use (size and time) and by Verify (hash).
+	// Entries stored by older versions have none and go unchecked.
+	Files cachedir.Files `json:"files,omitempty"`
 }
 
 // Entry is one kernel in the cache.
@@ -57,6 +63,25 @@ type Entry struct {
 	// Dir is the entry's directory.
 	Dir string
 	Metadata
+	// Damage, when not nil, says why the entry cannot be used: its
+	// metadata is unreadable, or a file is missing, cut short or changed
+	// (a *cachedir.DamageError). Only Dir and Key are known then, and
+	// FetchedAt is the directory's time.
+	Damage error
+}
+
+// Unchecked reports whether the entry records no file checksums (it was
+// stored by an older version), so damage to it cannot be told.
+func (e *Entry) Unchecked() bool { return e.Damage == nil && len(e.Files) == 0 }
+
+// FromArchive reports whether the entry came from the Debian archive, so
+// Repair can fetch it again. An entry whose metadata is unreadable tells by
+// its key.
+func (e *Entry) FromArchive() bool {
+	if e.Source != "" {
+		return strings.HasPrefix(e.Source, "debian:")
+	}
+	return strings.HasPrefix(e.Key, "debian-")
 }
 
 // CacheDir returns the kernel cache directory: $KTSTR_CACHE_DIR, else
@@ -91,10 +116,11 @@ func checkKey(key string) error {
 // as MetadataFile and moves the directory into place with one rename, so
 // readers never see a half-written entry.
 //
-// If an entry with the same key and package version appears meanwhile (a
-// concurrent fetch of the same kernel won the race), Store discards its own
-// copy and succeeds: both are the same kernel. An entry of another package
-// version is replaced. No temporary directory is left behind, on error
+// If an intact entry with the same key and package version appears
+// meanwhile (a concurrent fetch of the same kernel won the race), Store
+// discards its own copy and succeeds: both are the same kernel. An entry of
+// another package version, a damaged one or one without checksums is
+// replaced. No temporary directory is left behind, on error
 // either.
 func Store(cacheDir, key string, meta Metadata, populate func(dir string, meta *Metadata) error) error {
 	if err := checkKey(key); err != nil {
@@ -115,13 +141,20 @@ func Store(cacheDir, key string, meta Metadata, populate func(dir string, meta *
 	if fi, err := os.Stat(filepath.Join(tmp, ImageFile)); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("cache entry %s: no %s was written (internal error)", key, ImageFile)
 	}
-	meta.Key = key
+	files, err := cachedir.Record(tmp)
+	if err != nil {
+		return fmt.Errorf("cache entry %s: %w", key, err)
+	}
+	meta.Key, meta.Files = key, files
 	if err := cachedir.WriteMetadata(tmp, &meta); err != nil {
 		return storeError(key, err)
 	}
+	// An intact entry of the same kernel (a concurrent fetch won the race)
+	// stands; a damaged one, or one without checksums, is replaced.
 	sameKernel := func() bool {
 		old, err := readEntry(cacheDir, key)
-		return err == nil && old.PackageVersion == meta.PackageVersion
+		return err == nil && old.PackageVersion == meta.PackageVersion &&
+			len(old.Files) > 0 && old.Files.Verify(old.Dir, true) == nil
 	}
 	return storeError(key, cachedir.Install(cacheDir, tmp, key, sameKernel))
 }
@@ -148,31 +181,155 @@ func storeError(key string, err error) error {
 	return err
 }
 
-// readEntry loads and checks one cache entry.
+// readEntry loads one cache entry and checks it quickly: its metadata, and
+// the size and time of every file it records. Damage is a
+// *cachedir.DamageError; a missing metadata file is fs.ErrNotExist,
+// unwrapped.
 func readEntry(cacheDir, key string) (*Entry, error) {
 	dir := filepath.Join(cacheDir, key)
 	e := &Entry{Dir: dir}
 	if err := cachedir.ReadMetadata(dir, &e.Metadata); err != nil {
-		return nil, err
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, cachedir.Damaged(dir, "%v", err)
 	}
 	if e.Key != key {
-		return nil, fmt.Errorf("%s: key %q does not match the directory name", filepath.Join(dir, MetadataFile), e.Key)
+		return nil, cachedir.Damaged(dir, "%s: key %q does not match the directory name", MetadataFile, e.Key)
+	}
+	if len(e.Files) > 0 {
+		if err := e.Files.Verify(dir, false); err != nil {
+			return nil, err
+		}
 	}
 	if fi, err := os.Stat(filepath.Join(dir, ImageFile)); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("cache entry %s has no %s", dir, ImageFile)
+		return nil, cachedir.Damaged(dir, "%s: missing", ImageFile)
 	}
 	return e, nil
 }
 
-// List returns the cache's entries, newest first. Malformed entries and
-// directories still being written are skipped. A missing cache directory
-// is an empty cache.
+// brokenEntry stands for an entry readEntry failed on, in List.
+func brokenEntry(cacheDir, key string, err error) Entry {
+	dir := filepath.Join(cacheDir, key)
+	e := Entry{Dir: dir, Damage: err}
+	e.Key = key
+	if errors.Is(err, fs.ErrNotExist) {
+		e.Damage = cachedir.Damaged(dir, "%s: missing", MetadataFile)
+	}
+	var partial Metadata // what can still be read tells the user which kernel it was
+	if cachedir.ReadMetadata(dir, &partial) == nil && partial.Key == key {
+		e.Metadata = partial
+	}
+	if fi, err := os.Stat(dir); err == nil && e.FetchedAt.IsZero() {
+		e.FetchedAt = fi.ModTime().UTC()
+	}
+	return e
+}
+
+// List returns the cache's entries, newest first, each checked quickly:
+// damaged ones are listed too, with Damage set, so that a broken kernel
+// is reported rather than silently passed over. Directories still being
+// written are skipped. A missing cache directory is an empty cache.
 func List(cacheDir string) ([]Entry, error) {
-	out, err := cachedir.List(cacheDir, readEntry, func(a, b Entry) int {
+	out, err := cachedir.List(cacheDir, readEntry, brokenEntry, func(a, b Entry) int {
 		return cmp.Or(b.FetchedAt.Compare(a.FetchedAt), strings.Compare(a.Key, b.Key))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read the kernel cache: %w", err)
 	}
 	return out, nil
+}
+
+// Verify checks the entry key fully: its metadata, and the SHA-256 of every
+// file it records. It returns nil for an intact entry, a
+// *cachedir.DamageError for a damaged one, and another error when the entry
+// does not exist or records no checksums.
+func Verify(cacheDir, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	e, err := readEntry(cacheDir, key)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(cacheDir, key)); serr != nil {
+			return fmt.Errorf("no cache entry %s in %s", key, cacheDir)
+		}
+		return cachedir.Damaged(filepath.Join(cacheDir, key), "%s: missing", MetadataFile)
+	}
+	if err != nil {
+		return err
+	}
+	if len(e.Files) == 0 {
+		return fmt.Errorf("cache entry %s records no checksums (stored by an older ktstr); `ktstr kernel fetch --force` stores it again with them", key)
+	}
+	return e.Files.Verify(e.Dir, true)
+}
+
+// DamagedError is returned when the kernel asked for is damaged in the
+// cache. It says how to repair it.
+type DamagedError struct {
+	// Entry is the damaged entry; Entry.Damage says what is wrong.
+	Entry Entry
+}
+
+// Error names the entry, what is wrong and what to do.
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("kernel cache entry %s is damaged, not booted: %s; %s", e.Entry.Key, problems(e.Entry.Damage), e.Entry.RepairHint())
+}
+
+// Unwrap returns the damage.
+func (e *DamagedError) Unwrap() error { return e.Entry.Damage }
+
+// problems returns what a damage error lists, without the directory.
+func problems(err error) string {
+	var d *cachedir.DamageError
+	if errors.As(err, &d) {
+		return strings.Join(d.Problems, "; ")
+	}
+	return err.Error()
+}
+
+// RepairHint says how to repair the entry.
+func (e *Entry) RepairHint() string {
+	if e.FromArchive() {
+		return "run `ktstr kernel fetch --force` to fetch it again (ktstr test and go test do it for you)"
+	}
+	return "remove " + e.Dir + " and store the kernel again"
+}
+
+// Verify checks a kernel from the cache fully, as the package-level Verify
+// does; a kernel from outside the cache has nothing recorded and passes.
+func (k *Kernel) Verify() error {
+	if k.Key == "" {
+		return nil
+	}
+	dir := filepath.Dir(k.Image)
+	return Verify(filepath.Dir(dir), k.Key)
+}
+
+// Entry returns the cache entry the kernel came from, for Repair; ok is
+// false for a kernel from outside the cache.
+func (k *Kernel) Entry() (e Entry, ok bool) {
+	if k.Key == "" || k.Meta == nil {
+		return Entry{}, false
+	}
+	return Entry{Dir: filepath.Dir(k.Image), Metadata: *k.Meta}, true
+}
+
+// ResolveOrRepair resolves spec as Resolve does and, when that names a
+// damaged entry that came from the Debian archive, fetches it again (with
+// opts; its Log hears about it) instead of failing. Other damage is
+// returned as a *DamagedError saying how to repair it.
+func ResolveOrRepair(ctx context.Context, spec, cacheDir string, opts FetchOptions) (*Kernel, error) {
+	k, err := Resolve(spec, cacheDir)
+	var de *DamagedError
+	if !errors.As(err, &de) || !de.Entry.FromArchive() {
+		return k, err
+	}
+	opts.logf("%v", err)
+	opts.logf("fetching %s again from the Debian archive", de.Entry.Key)
+	k, rerr := Repair(ctx, de.Entry, opts)
+	if rerr != nil {
+		return nil, fmt.Errorf("%w; fetching it again failed: %v", err, rerr)
+	}
+	return k, nil
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 // writeImage is a populate func writing a fake image and config.
@@ -67,8 +69,9 @@ func TestStoreAndList(t *testing.T) {
 			t.Fatalf("Store #%d: %v", i, err)
 		}
 	}
-	// Things List must skip: a temp dir, a dir without metadata, one with
-	// bad JSON, one whose key does not match, one without an image, a file.
+	// Listed as damaged: a dir without metadata, one with bad JSON, one
+	// whose key does not match, one without an image. Skipped: a temp dir,
+	// a file.
 	os.MkdirAll(filepath.Join(dir, ".tmp-x-123"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "no-metadata"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "bad-json"), 0o755)
@@ -86,15 +89,39 @@ func TestStoreAndList(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys []string
+	damaged := map[string]string{}
+	var intact []Entry
 	for _, e := range entries {
+		if e.Damage != nil {
+			damaged[e.Key] = e.Damage.Error()
+			continue
+		}
 		keys = append(keys, e.Key)
+		intact = append(intact, e)
 	}
 	if want := []string{"c-new", "b-middle", "a-old"}; !slices.Equal(keys, want) {
 		t.Fatalf("List keys = %v, want %v", keys, want)
 	}
+	for key, want := range map[string]string{
+		"no-metadata": "metadata.json: missing",
+		"bad-json":    "unexpected end of JSON input",
+		"wrong-key":   `key "other" does not match the directory name`,
+		"no-image":    "vmlinuz: missing",
+	} {
+		if !strings.Contains(damaged[key], want) {
+			t.Errorf("entry %s: damage %q, want it to mention %q", key, damaged[key], want)
+		}
+	}
+	if len(damaged) != 4 {
+		t.Errorf("damaged entries %v, want 4", damaged)
+	}
+	entries = intact
 	e := entries[0]
 	if e.SHA256 != "sum-of-c-new" || e.Dir != filepath.Join(dir, "c-new") || !e.FetchedAt.Equal(base.Add(2*time.Hour)) {
 		t.Errorf("entry = %+v; populate's metadata changes or the dir were lost", e)
+	}
+	if f, ok := e.Files[ImageFile]; !ok || f.Size != int64(len("c-new")) || len(e.Files) != 2 {
+		t.Errorf("entry files = %v, want vmlinuz and config recorded", e.Files)
 	}
 	if fi, _ := os.Stat(e.Dir); fi.Mode().Perm() != 0o755 {
 		t.Errorf("entry dir mode %v, want 0755", fi.Mode().Perm())
@@ -187,5 +214,110 @@ func TestStoreSweepsStaleTempDirs(t *testing.T) {
 	}
 	if names := dirNames(t, dir); !slices.Equal(names, []string{".tmp-k-2", "k"}) {
 		t.Errorf("cache holds %v, want the fresh temp dir (maybe in use) kept and the stale one gone", names)
+	}
+}
+
+// damagedCache stores one kernel and returns the cache and the entry's
+// directory.
+func damagedCache(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Store(dir, "debian-7.3.4", Metadata{Version: "7.3.4", Source: "debian:trixie-backports", PackageVersion: "1", FetchedAt: time.Now()},
+		writeImage(strings.Repeat("bzImage", 100))); err != nil {
+		t.Fatal(err)
+	}
+	return dir, filepath.Join(dir, "debian-7.3.4")
+}
+
+// TestDamagedEntryIsReported: a truncated image is seen on use, by List and
+// Resolve, with what is wrong and how to repair it; the entry is not
+// passed over for another.
+func TestDamagedEntryIsReported(t *testing.T) {
+	dir, entry := damagedCache(t)
+	if err := Store(dir, "older", Metadata{Version: "7.2", FetchedAt: time.Now().Add(-time.Hour)}, writeImage("old")); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(filepath.Join(entry, ImageFile), 10)
+
+	entries, err := List(dir)
+	if err != nil || len(entries) != 2 || entries[0].Key != "debian-7.3.4" || entries[0].Damage == nil {
+		t.Fatalf("List = %+v, %v; want the damaged entry first, still listed", entries, err)
+	}
+	for _, spec := range []string{"", "debian-7.3.4", "7.3", entry} {
+		_, err := Resolve(spec, dir)
+		var de *DamagedError
+		if !errors.As(err, &de) {
+			t.Fatalf("Resolve(%q) = %v, want a *DamagedError", spec, err)
+		}
+		for _, want := range []string{"kernel cache entry debian-7.3.4 is damaged", "vmlinuz: 10 bytes, 700 when stored", "ktstr kernel fetch --force"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Resolve(%q): %q lacks %q", spec, err, want)
+			}
+		}
+	}
+	if k, err := Resolve("older", dir); err != nil || k.Key != "older" {
+		t.Errorf("Resolve(older) = %v, %v; an intact entry stays usable", k, err)
+	}
+}
+
+// TestDamagedMetadataIsReported: an entry whose metadata.json is cut short
+// is listed as damaged under its key, not left out.
+func TestDamagedMetadataIsReported(t *testing.T) {
+	dir, entry := damagedCache(t)
+	meta := filepath.Join(entry, MetadataFile)
+	b, _ := os.ReadFile(meta)
+	os.WriteFile(meta, b[:len(b)/2], 0o644)
+	entries, err := List(dir)
+	if err != nil || len(entries) != 1 || entries[0].Key != "debian-7.3.4" || entries[0].Damage == nil || !entries[0].FromArchive() {
+		t.Fatalf("List = %+v, %v", entries, err)
+	}
+	_, err = Resolve("", dir)
+	if err == nil || !strings.Contains(err.Error(), "metadata.json") || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("Resolve = %v", err)
+	}
+	if err := Verify(dir, "debian-7.3.4"); !cachedir.IsDamaged(err) {
+		t.Errorf("Verify = %v, want damage", err)
+	}
+}
+
+// TestVerifyHashes: content changed with size and time kept passes the
+// quick check on use and fails Verify.
+func TestVerifyHashes(t *testing.T) {
+	dir, entry := damagedCache(t)
+	p := filepath.Join(entry, ImageFile)
+	fi, _ := os.Stat(p)
+	b, _ := os.ReadFile(p)
+	b[0] ^= 1
+	os.WriteFile(p, b, 0o644)
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	if _, err := Resolve("", dir); err != nil {
+		t.Fatalf("Resolve = %v; the quick check trusts size and time", err)
+	}
+	err := Verify(dir, "debian-7.3.4")
+	if !cachedir.IsDamaged(err) || !strings.Contains(err.Error(), "vmlinuz: content changed") {
+		t.Errorf("Verify = %v", err)
+	}
+	if err := Verify(dir, "missing"); err == nil || !strings.Contains(err.Error(), "no cache entry missing") {
+		t.Errorf("Verify(missing) = %v", err)
+	}
+}
+
+// TestUncheckedEntry: an entry stored before checksums were recorded is
+// used as before, marked unchecked, and Verify says how to add them.
+func TestUncheckedEntry(t *testing.T) {
+	dir := t.TempDir()
+	entry := filepath.Join(dir, "old")
+	os.MkdirAll(entry, 0o755)
+	os.WriteFile(filepath.Join(entry, ImageFile), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(entry, MetadataFile), []byte(`{"key":"old","version":"7.1"}`), 0o644)
+	entries, _ := List(dir)
+	if len(entries) != 1 || !entries[0].Unchecked() {
+		t.Fatalf("List = %+v, want one unchecked entry", entries)
+	}
+	if _, err := Resolve("old", dir); err != nil {
+		t.Errorf("Resolve = %v", err)
+	}
+	if err := Verify(dir, "old"); err == nil || !strings.Contains(err.Error(), "records no checksums") {
+		t.Errorf("Verify = %v", err)
 	}
 }

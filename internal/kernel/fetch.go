@@ -45,6 +45,12 @@ type FetchOptions struct {
 	// Log, if set, receives one-line notes for a person: the mirror used,
 	// a cache hit, a kernel passed over, an unverified archive.
 	Log io.Writer
+	// Force downloads the kernel again even when the cache has it,
+	// replacing the entry (a damaged one, say).
+	Force bool
+	// Release, when set, fetches that kernel release (uname -r, e.g.
+	// "7.3.4+deb13-amd64") instead of the newest; Repair uses it.
+	Release string
 }
 
 func (o *FetchOptions) logf(format string, args ...any) {
@@ -84,7 +90,22 @@ func Fetch(ctx context.Context, opts FetchOptions) (*Kernel, error) {
 	if !ix.Verified {
 		opts.logf("warning: the archive's signature was not verified (no Debian archive keyring on this host, or an unsigned archive); downloads are checked against its checksums only")
 	}
+	if opts.Release != "" {
+		var keep []debian.Candidate
+		for _, c := range ix.Candidates {
+			if c.Release == opts.Release {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) == 0 {
+			return nil, fmt.Errorf("kernel %s is no longer in %s %s; run `ktstr kernel fetch` for the newest", opts.Release, ix.Mirror, ix.Suite)
+		}
+		ix.Candidates = keep
+	}
 	have := func(c *debian.Candidate) bool {
+		if opts.Force {
+			return false
+		}
 		e, err := readEntry(cacheDir, cacheKey(c))
 		return err == nil && e.SchedExt && e.PackageVersion == c.Version
 	}
@@ -121,6 +142,31 @@ func Fetch(ctx context.Context, opts FetchOptions) (*Kernel, error) {
 }
 
 func cacheKey(c *debian.Candidate) string { return "debian-" + c.Release }
+
+// Repair fetches a damaged entry that came from the Debian archive again,
+// the same release from the same archive and suite when the metadata tells
+// them, and returns the kernel. opts gives the cache, logging and progress;
+// its Release, Force, Mirror and Suite are set here.
+func Repair(ctx context.Context, e Entry, opts FetchOptions) (*Kernel, error) {
+	if !e.FromArchive() {
+		return nil, fmt.Errorf("kernel cache entry %s did not come from the Debian archive: %s", e.Key, e.RepairHint())
+	}
+	opts.Force = true
+	opts.Release = e.Version
+	if opts.Release == "" {
+		opts.Release = strings.TrimPrefix(e.Key, "debian-")
+	}
+	if e.Mirror != "" {
+		opts.Mirror = e.Mirror
+	}
+	if suite, ok := strings.CutPrefix(e.Source, "debian:"); ok && suite != "" {
+		opts.Suite = suite
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = filepath.Dir(e.Dir)
+	}
+	return Fetch(ctx, opts)
+}
 
 // populateDebian writes vmlinuz, vmlinux and config into dir and completes
 // meta from what they contain.

@@ -3,6 +3,7 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,5 +162,55 @@ func TestFetchNoMirror(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no apt source serves suite trixie-backports") ||
 		!strings.Contains(err.Error(), "--mirror") || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// TestRepair: a fetched kernel whose vmlinux was cut short is refused on
+// use, and Repair fetches the same release again from the same archive;
+// Force re-downloads an intact one.
+func TestRepair(t *testing.T) {
+	srv, _, elf := archive(t, archivetest.Options{})
+	cache := t.TempDir()
+	k, err := Fetch(testCtx(t), FetchOptions{CacheDir: cache, Mirror: srv.URL, Keyrings: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(cache, k.Key); err != nil {
+		t.Fatalf("Verify of a fresh fetch: %v", err)
+	}
+	os.Truncate(k.Vmlinux, 1000)
+	_, err = Resolve("", cache)
+	var de *DamagedError
+	if !errors.As(err, &de) {
+		t.Fatalf("Resolve = %v, want a *DamagedError", err)
+	}
+	if !strings.Contains(err.Error(), "vmlinux: 1000 bytes") {
+		t.Errorf("error %q does not say what is wrong", err)
+	}
+	binPath := srv.Path("linux-binary-" + fxRel)
+	r, err := Repair(testCtx(t), de.Entry, FetchOptions{Keyrings: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(r.Vmlinux); !bytes.Equal(got, elf) || r.Key != k.Key {
+		t.Errorf("Repair = %+v; vmlinux not restored", r)
+	}
+	if n := srv.Hits(binPath); n != 2 {
+		t.Errorf("linux-binary downloaded %d times, want twice", n)
+	}
+	if err := Verify(cache, k.Key); err != nil {
+		t.Errorf("Verify after Repair: %v", err)
+	}
+	if _, err := Fetch(testCtx(t), FetchOptions{CacheDir: cache, Mirror: srv.URL, Keyrings: []string{}, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Hits(binPath); n != 3 {
+		t.Errorf("linux-binary downloaded %d times after --force, want 3", n)
+	}
+	if names := dirNames(t, cache); len(names) != 1 {
+		t.Errorf("cache holds %v", names)
+	}
+	if _, err := Repair(testCtx(t), Entry{Dir: "/x/local", Metadata: Metadata{Key: "local", Source: "local:/src"}}, FetchOptions{}); err == nil || !strings.Contains(err.Error(), "did not come from the Debian archive") {
+		t.Errorf("Repair of a local kernel = %v", err)
 	}
 }

@@ -100,14 +100,15 @@ func Resolve(spec, cacheDir string) (*Kernel, error) {
 		if len(entries) == 0 {
 			return nil, fmt.Errorf("no kernel given and none in the cache (%s); name a kernel image or source tree, or %s", cacheDir, fetchHint)
 		}
-		return entries[0].Kernel(), nil
+		return entries[0].use()
 	}
 
 	var tried []string
 	if _, err := os.Stat(spec); err == nil {
 		k, err := resolvePath(spec)
-		if err == nil {
-			return k, nil
+		var damaged *DamagedError
+		if err == nil || errors.As(err, &damaged) {
+			return k, err
 		}
 		tried = append(tried, fmt.Sprintf("as a path: %v", err))
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -123,7 +124,7 @@ func Resolve(spec, cacheDir string) (*Kernel, error) {
 	var keys, versions []string
 	for i := range entries {
 		if entries[i].Key == spec {
-			return entries[i].Kernel(), nil
+			return entries[i].use()
 		}
 		keys = append(keys, entries[i].Key)
 		versions = append(versions, entries[i].Version)
@@ -134,7 +135,7 @@ func Resolve(spec, cacheDir string) (*Kernel, error) {
 		tried = append(tried, fmt.Sprintf("as a cache key: none of %s", strings.Join(keys, ", ")))
 		for i := range entries { // newest first
 			if versionHasPrefix(entries[i].Version, spec) {
-				return entries[i].Kernel(), nil
+				return entries[i].use()
 			}
 		}
 		tried = append(tried, fmt.Sprintf("as a version prefix: no cached version (%s) starts with %q", strings.Join(versions, ", "), spec))
@@ -150,6 +151,14 @@ func versionHasPrefix(version, prefix string) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// use returns the entry's kernel, or a *DamagedError when it is damaged.
+func (e *Entry) use() (*Kernel, error) {
+	if e.Damage != nil {
+		return nil, &DamagedError{Entry: *e}
+	}
+	return e.Kernel(), nil
+}
 
 // Kernel turns a cache entry into a Kernel.
 func (e *Entry) Kernel() *Kernel {
@@ -192,7 +201,8 @@ func resolvePath(p string) (*Kernel, error) {
 		if isFile(filepath.Join(abs, MetadataFile)) {
 			e, err := readEntry(filepath.Dir(abs), filepath.Base(abs))
 			if err != nil {
-				return nil, fmt.Errorf("%s looks like a cache entry but is broken: %w; delete it and fetch again", abs, err)
+				b := brokenEntry(filepath.Dir(abs), filepath.Base(abs), err)
+				return nil, &DamagedError{Entry: b}
 			}
 			return e.Kernel(), nil
 		}

@@ -656,6 +656,11 @@ func (b *builder) install(bin string, meta *Metadata, failures []Failure) error 
 		}
 	}
 	meta.BuiltAt = time.Now().UTC()
+	files, err := cachedir.Record(tmp)
+	if err != nil {
+		return err
+	}
+	meta.Files = files
 	if err := writeMetadata(tmp, meta); err != nil {
 		return err
 	}

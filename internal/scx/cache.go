@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,10 @@ type Metadata struct {
 	Clang string `json:"clang"`
 	// Static reports that every binary is statically linked.
 	Static bool `json:"static"`
+	// Files records the size, time and SHA-256 of every binary, checked
+	// on every use (size and time) and by Verify (hash). Builds made by
+	// older versions have none and go unchecked.
+	Files cachedir.Files `json:"files,omitempty"`
 }
 
 // Built is one build directory in the cache.
@@ -61,6 +66,10 @@ type Built struct {
 	// Dir holds the binaries and metadata.json.
 	Dir string
 	Metadata
+	// Damage, when not nil, says why List could not use the build: its
+	// metadata is unreadable or a binary is missing or changed. Only Dir
+	// and KernelRelease are known then.
+	Damage error
 }
 
 // Path returns the path of binary name in the build.
@@ -99,9 +108,10 @@ func checkRelease(rel string) error {
 	return nil
 }
 
-// ReadBuilt loads the build for kernel release rel from schedDir. It fails
-// when the directory or its metadata is missing or broken, or a listed
-// binary is gone.
+// ReadBuilt loads the build for kernel release rel from schedDir and checks
+// it quickly (the size and time of every binary it records). It fails when
+// the directory or its metadata is missing (fs.ErrNotExist) or the build is
+// damaged (a *cachedir.DamageError whose message says to rebuild).
 func ReadBuilt(schedDir, rel string) (*Built, error) {
 	if err := checkRelease(rel); err != nil {
 		return nil, err
@@ -109,26 +119,73 @@ func ReadBuilt(schedDir, rel string) (*Built, error) {
 	dir := filepath.Join(schedDir, rel)
 	b := &Built{Dir: dir}
 	if err := cachedir.ReadMetadata(dir, &b.Metadata); err != nil {
-		return nil, err
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, damaged(cachedir.Damaged(dir, "%v", err))
 	}
 	if b.KernelRelease != rel {
-		return nil, fmt.Errorf("%s: kernel release %q does not match the directory name", filepath.Join(dir, MetadataFile), b.KernelRelease)
+		return nil, damaged(cachedir.Damaged(dir, "%s: kernel release %q does not match the directory name", MetadataFile, b.KernelRelease))
 	}
 	if len(b.Binaries) == 0 {
-		return nil, fmt.Errorf("%s lists no binaries", filepath.Join(dir, MetadataFile))
+		return nil, damaged(cachedir.Damaged(dir, "%s lists no binaries", MetadataFile))
+	}
+	if len(b.Files) > 0 {
+		if err := b.Files.Verify(dir, false); err != nil {
+			return nil, damaged(err)
+		}
 	}
 	for _, n := range b.Binaries {
 		if !isExecutable(filepath.Join(dir, n)) {
-			return nil, fmt.Errorf("build %s lacks %s, which its metadata lists; run `ktstr sched build --force`", dir, n)
+			return nil, damaged(cachedir.Damaged(dir, "%s, which the metadata lists, is missing or not executable", n))
 		}
 	}
 	return b, nil
 }
 
-// List returns the builds in schedDir, newest first. Broken entries and
-// directories being written are skipped; a missing directory is empty.
+// rebuildHint ends the message of a damaged build.
+const rebuildHint = "run `ktstr sched build --force` to build it again"
+
+// damaged adds the repair hint to a damage error, keeping its type.
+func damaged(err error) error {
+	var d *cachedir.DamageError
+	if errors.As(err, &d) {
+		d.Problems = append(d.Problems, rebuildHint)
+	}
+	return err
+}
+
+// Verify checks the build for kernel release rel fully: its metadata and
+// the SHA-256 of every binary. It returns nil for an intact build, a
+// *cachedir.DamageError for a damaged one, and another error when there is
+// no build or it records no checksums.
+func Verify(schedDir, rel string) error {
+	b, err := ReadBuilt(schedDir, rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no build for kernel %s in %s", rel, schedDir)
+	}
+	if err != nil {
+		return err
+	}
+	if len(b.Files) == 0 {
+		return fmt.Errorf("build %s records no checksums (made by an older ktstr); %s", b.Dir, rebuildHint)
+	}
+	return damaged(b.Files.Verify(b.Dir, true))
+}
+
+// List returns the builds in schedDir, newest first, each checked quickly.
+// Damaged builds are listed too, with Damage set; directories being
+// written are skipped; a missing directory is empty.
 func List(schedDir string) ([]Built, error) {
-	out, err := cachedir.List(schedDir, ReadBuilt, func(a, b Built) int {
+	broken := func(dir, rel string, err error) Built {
+		b := Built{Dir: filepath.Join(dir, rel), Damage: err}
+		b.KernelRelease = rel
+		if errors.Is(err, fs.ErrNotExist) {
+			b.Damage = damaged(cachedir.Damaged(b.Dir, "%s: missing", MetadataFile))
+		}
+		return b
+	}
+	out, err := cachedir.List(schedDir, ReadBuilt, broken, func(a, b Built) int {
 		return cmp.Or(b.BuiltAt.Compare(a.BuiltAt), strings.Compare(b.KernelRelease, a.KernelRelease))
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 // buildHint ends Find's error.
@@ -52,6 +54,10 @@ func Find(name, rel string) (string, error) {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			tried = append(tried, fmt.Sprintf("%s: nothing built for kernel %s", filepath.Join(dir, rel), rel))
+		case cachedir.IsDamaged(err):
+			// Not passed over for a binary found elsewhere: that would
+			// test another scheduler than the one asked for.
+			return "", fmt.Errorf("scheduler %s: the build for kernel %s %w", name, rel, trimDir(err))
 		case err != nil:
 			tried = append(tried, fmt.Sprintf("%s: %v", filepath.Join(dir, rel), err))
 		case b.Has(name):
@@ -65,7 +71,9 @@ func Find(name, rel string) (string, error) {
 			tried = append(tried, fmt.Sprintf("%s: %v", dir, err))
 		}
 		for i := range builds {
-			if builds[i].Has(name) {
+			if builds[i].Damage != nil {
+				tried = append(tried, builds[i].Damage.Error())
+			} else if builds[i].Has(name) {
 				return builds[i].Path(name), nil
 			}
 		}
@@ -113,4 +121,10 @@ func lookIn(dir, name string) (string, string) {
 		return "", fmt.Sprintf("%s is not an executable file", p)
 	}
 	return "", fmt.Sprintf("no %s there", name)
+}
+
+// trimDir words a damage error as "in DIR is damaged: ...", to follow "the
+// build for kernel K".
+func trimDir(err error) error {
+	return fmt.Errorf("in %w", err)
 }

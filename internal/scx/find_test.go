@@ -24,7 +24,11 @@ func putBuild(t *testing.T, schedDir, release string, at time.Time, bins ...stri
 			t.Fatal(err)
 		}
 	}
-	meta := &Metadata{KernelRelease: release, SourcePackage: "linux-source-7.3", SourceVersion: "7.3.4-1~bpo13+1", BuiltAt: at, Binaries: bins, Clang: "clang 22", Static: true}
+	files, err := cachedir.Record(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := &Metadata{KernelRelease: release, SourcePackage: "linux-source-7.3", SourceVersion: "7.3.4-1~bpo13+1", BuiltAt: at, Binaries: bins, Clang: "clang 22", Static: true, Files: files}
 	if err := writeMetadata(dir, meta); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +100,7 @@ func TestFindNewestWhenReleaseEmpty(t *testing.T) {
 	now := time.Now()
 	putBuild(t, schedDir, "7.2.9+deb13-amd64", now.Add(-2*time.Hour), "scx_simple", "scx_old")
 	putBuild(t, schedDir, rel, now.Add(-time.Hour), "scx_simple")
-	// A broken newer entry is skipped.
+	// A broken newer entry is listed as damaged and passed over.
 	os.MkdirAll(filepath.Join(schedDir, "7.4.0+deb13-amd64"), 0o755)
 	os.WriteFile(filepath.Join(schedDir, "7.4.0+deb13-amd64", MetadataFile), []byte("{"), 0o644)
 	// A temporary directory is skipped.
@@ -113,8 +117,12 @@ func TestFindNewestWhenReleaseEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(builds) != 2 || builds[0].KernelRelease != rel || builds[1].KernelRelease != "7.2.9+deb13-amd64" {
+	if len(builds) != 3 || builds[0].KernelRelease != rel || builds[1].KernelRelease != "7.2.9+deb13-amd64" ||
+		builds[2].KernelRelease != "7.4.0+deb13-amd64" || builds[2].Damage == nil {
 		t.Errorf("List = %+v", builds)
+	}
+	if _, err := Find("scx_none", ""); err == nil || !strings.Contains(err.Error(), "7.4.0+deb13-amd64 is damaged") {
+		t.Errorf("Find of a missing scheduler does not mention the damaged build: %v", err)
 	}
 }
 
@@ -194,7 +202,8 @@ func TestReadBuiltChecks(t *testing.T) {
 	}
 
 	os.Remove(filepath.Join(dir, "scx_qmap"))
-	if _, err := ReadBuilt(schedDir, rel); err == nil || !strings.Contains(err.Error(), "lacks scx_qmap") {
+	if _, err := ReadBuilt(schedDir, rel); !cachedir.IsDamaged(err) || !strings.Contains(err.Error(), "scx_qmap: missing") ||
+		!strings.Contains(err.Error(), "ktstr sched build --force") {
 		t.Errorf("missing binary: %v", err)
 	}
 	putBuild(t, schedDir, "other", at, "scx_simple")
@@ -232,5 +241,44 @@ func TestInstallReplaces(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("left behind: %v", names)
+	}
+}
+
+// TestDamagedBuild: a truncated binary is refused on use, with the repair,
+// not replaced by one found on $PATH; a binary changed with its size and
+// time kept is caught by Verify.
+func TestDamagedBuild(t *testing.T) {
+	schedDir, _ := findEnv(t)
+	dir := putBuild(t, schedDir, rel, time.Now(), "scx_simple", "scx_qmap")
+	if err := Verify(schedDir, rel); err != nil {
+		t.Fatalf("Verify of an intact build: %v", err)
+	}
+	pathDir := t.TempDir()
+	putExe(t, pathDir, "scx_simple")
+	t.Setenv("PATH", pathDir)
+
+	p := filepath.Join(dir, "scx_qmap")
+	fi, _ := os.Stat(p)
+	os.WriteFile(p, []byte("#!/bin/sh\n"[:5]+"xxxxx"), 0o755) // same size, other content
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	if got, err := Find("scx_simple", rel); err != nil || got != filepath.Join(dir, "scx_simple") {
+		t.Errorf("Find with a change the quick check cannot see = %q, %v", got, err)
+	}
+	if err := Verify(schedDir, rel); !cachedir.IsDamaged(err) || !strings.Contains(err.Error(), "scx_qmap: content changed") {
+		t.Errorf("Verify = %v", err)
+	}
+
+	os.Truncate(p, 3)
+	_, err := Find("scx_simple", rel)
+	if !cachedir.IsDamaged(err) {
+		t.Fatalf("Find in a damaged build = %v, want the damage (not the binary on $PATH)", err)
+	}
+	for _, want := range []string{"scheduler scx_simple: the build for kernel " + rel + " in " + dir + " is damaged", "scx_qmap: 3 bytes", "ktstr sched build --force"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if err := Verify(schedDir, "7.0"); err == nil || !strings.Contains(err.Error(), "no build for kernel 7.0") {
+		t.Errorf("Verify of no build = %v", err)
 	}
 }

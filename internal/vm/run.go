@@ -9,7 +9,6 @@ package vm
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,6 +88,10 @@ type Outcome struct {
 	BootTime time.Duration
 	// Wall is the whole run's duration.
 	Wall time.Duration
+	// PowerOffKilled tells that the guest delivered its result but did not
+	// power off within a grace period, so QEMU was stopped. The result
+	// stands.
+	PowerOffKilled bool
 }
 
 // errBootStall marks a boot that never reached the guest's init.
@@ -264,30 +267,33 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}
 	defer conn.Close()
 	// QEMU connects as soon as it starts; the guest's hello proves init runs.
-	enc := json.NewEncoder(conn)
-	if err := enc.Encode(c.Request); err != nil {
+	l := newLink(conn)
+	if err := l.send(c.Request); err != nil {
 		kill()
 		waitExit(0)
 		return finish(), fmt.Errorf("vm: send request: %w", err)
 	}
 	msgs := make(chan wire.Message, 64)
-	readErr := make(chan error, 1)
-	go func() {
-		dec := json.NewDecoder(conn)
-		for {
-			var m wire.Message
-			if err := dec.Decode(&m); err != nil {
-				readErr <- err
-				close(msgs)
-				return
-			}
-			msgs <- m
-		}
-	}()
+	go func() { _ = l.read(conn, msgs) }()
 	var output bytes.Buffer
 	hello := false
 	deadline := time.NewTimer(c.Timeout)
 	defer deadline.Stop()
+	// Once the result is in, the guest has a bounded time to power off;
+	// then QEMU is stopped. Neither that nor anything else QEMU does
+	// afterwards changes the verdict.
+	var afterResult <-chan time.Time
+	// stop ends the run early (timeout, cancellation): QEMU is killed, and
+	// the failure stands only if no result arrived.
+	stop := func(f *wire.Failure) *Outcome {
+		kill()
+		exitErr = <-exited
+		out.Output = output.Bytes()
+		if out.Result = l.received(); out.Result == nil {
+			out.Failure = f
+		}
+		return finish()
+	}
 	for {
 		var m wire.Message
 		var ok bool
@@ -304,19 +310,14 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 				Detail:  tail(console.Bytes(), 40)}
 			return finish(), errBootStall
 		case <-deadline.C:
-			kill()
-			exitErr = <-exited
-			out.Output = output.Bytes()
-			out.Failure = &wire.Failure{Kind: wire.FailTimeout,
+			return stop(&wire.Failure{Kind: wire.FailTimeout,
 				Message: fmt.Sprintf("VM timed out after %v (set Spec.Timeout to allow more)", c.Timeout),
-				Detail:  "last guest output:\n" + tail(output.Bytes(), 20) + "\nconsole:\n" + tail(console.Bytes(), 20)}
-			return finish(), nil
+				Detail:  "last guest output:\n" + tail(output.Bytes(), 20) + "\nconsole:\n" + tail(console.Bytes(), 20)}), nil
 		case <-ctx.Done():
-			kill()
-			exitErr = <-exited
-			out.Output = output.Bytes()
-			out.Failure = &wire.Failure{Kind: wire.FailHost, Message: "cancelled: " + ctx.Err().Error()}
-			return finish(), nil
+			return stop(&wire.Failure{Kind: wire.FailHost, Message: "cancelled: " + ctx.Err().Error()}), nil
+		case <-afterResult:
+			out.PowerOffKilled = true
+			return stop(nil), nil
 		}
 		if !ok {
 			break
@@ -338,23 +339,52 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 			output.WriteString(m.Text)
 		case wire.KindResult:
 			out.Result = m.Result
+			if afterResult == nil {
+				afterResult = time.After(powerOffGrace)
+			}
 		case wire.KindWatchdog:
 			reply, stop := setWatchdog(c, mems, m.Symbols)
 			defer stop()
-			_ = enc.Encode(reply)
+			_ = l.send(reply)
 		}
 	}
 	// The port closed: the guest powered off, panicked or QEMU died.
 	waitExit(10 * time.Second)
 	out.Output = output.Bytes()
+	out.Result = l.received()
 	if out.Result == nil {
 		out.Failure = diagnose(console.Bytes(), stderr.Bytes(), exitErr, "guest ended without a result")
 		if !hello && out.Failure.Kind != wire.FailPanic {
+			if msg := qemuError(stderr.Bytes(), exitErr); msg != "" {
+				// QEMU itself refused (a kernel it cannot load, say):
+				// booting again would fail the same way.
+				out.Failure.Kind = wire.FailBoot
+				out.Failure.Message = "QEMU failed before the guest reached init: " + msg
+				return finish(), nil
+			}
 			return finish(), errBootStall
 		}
 	}
 	return finish(), nil
 }
+
+// qemuError returns QEMU's own complaint when it exited with an error and
+// said why on stderr (its first line that is not a warning), else "".
+func qemuError(stderr []byte, exitErr error) string {
+	if exitErr == nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(stderr), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "warning:") {
+			return l
+		}
+	}
+	return ""
+}
+
+// powerOffGrace is how long a guest that delivered its result may take to
+// power off before QEMU is stopped.
+const powerOffGrace = 30 * time.Second
 
 // diagnose explains a run that ended without a result.
 func diagnose(console, stderr []byte, exitErr error, what string) *wire.Failure {

@@ -2,7 +2,12 @@
 // over the virtio-serial port: a stream of JSON values, one per message.
 //
 // The host speaks first with a [Request]; the guest answers with a stream of
-// [Message]s that ends with exactly one carrying a [Result]. Anything the guest
+// [Message]s that ends with exactly one carrying a [Result]. The host answers
+// the messages that ask for it with a [Reply] of the same kind; it
+// acknowledges the result that way as soon as it has decoded it, and the
+// guest powers off only after that acknowledgement (or after a bounded wait),
+// because what is still queued in the virtio ring when the VM stops is lost.
+// Anything the guest
 // prints on its standard output or error travels as [KindOutput] messages, so
 // the kernel console (a slow 16550 UART) carries only kernel messages.
 package wire
@@ -95,7 +100,9 @@ const (
 	KindHello  Kind = "hello"  // the guest's init runs and has read the request
 	KindOutput Kind = "output" // a chunk of the guest program's stdout/stderr
 	KindEvent  Kind = "event"  // a milestone (scheduler attached, body started, ...)
-	KindResult Kind = "result" // the final result; the guest powers off after it
+	// KindResult carries the final result. The host acknowledges it with
+	// a Reply of this kind; the guest powers off after that.
+	KindResult Kind = "result"
 	// KindWatchdog asks the host to set the sched_ext watchdog timeout in
 	// guest memory; Symbols carries the addresses it needs. The host
 	// answers with a Reply.

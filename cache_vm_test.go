@@ -1,0 +1,149 @@
+package ktstr
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
+	"github.com/ktstr-go/ktstr/internal/kernel"
+)
+
+// TestVMDamagedKernel boots copies of the cached kernel that were damaged
+// on disk, as a full disk, a crash or a stray write leaves them:
+//
+//   - Truncated: vmlinux cut short. The quick check on use sees it; the
+//     test fails before anything boots, saying what is wrong and how to
+//     repair it (the copy is marked as built locally, so nothing can fetch
+//     it again for us).
+//   - ChangedInPlace: the ELF header of vmlinux overwritten, its size and
+//     time kept, so only the hash tells. QEMU refuses the image, the boot
+//     is not retried as a stall, the hash check finds the damage, and since
+//     the entry came from the Debian archive it is fetched again and the
+//     test boots and passes.
+func TestVMDamagedKernel(t *testing.T) {
+	if !inGuest() && testing.Short() {
+		t.Skip("boots VMs and fetches a kernel")
+	}
+	t.Run("Truncated", func(t *testing.T) {
+		spec := Spec{}
+		topo := spec.topologies()[0]
+		t.Run(topo.String(), func(t *testing.T) {
+			if inGuest() || skipHostOnly(t, spec, topo) {
+				return
+			}
+			entry := copyCachedKernel(t, "local:test")
+			vmlinux := filepath.Join(entry, kernel.VmlinuxFile)
+			fi, _ := os.Stat(vmlinux)
+			if err := os.Truncate(vmlinux, fi.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+			_, err := hostBoot(t.Name(), spec, topo, entry)
+			if err == nil {
+				t.Fatal("a truncated kernel was booted")
+			}
+			for _, want := range []string{"is damaged, not booted", "vmlinux: ", "bytes, ", "when stored", "remove " + entry} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			t.Logf("got, as wanted: %v", err)
+		})
+	})
+	t.Run("ChangedInPlace", func(t *testing.T) {
+		spec := Spec{}
+		topo := spec.topologies()[0]
+		t.Run(topo.String(), func(t *testing.T) {
+			if inGuest() {
+				guestRun(t, spec, topo, func(*Ctx) error { return nil })
+				return
+			}
+			if skipHostOnly(t, spec, topo) {
+				return
+			}
+			entry := copyCachedKernel(t, "")
+			vmlinux := filepath.Join(entry, kernel.VmlinuxFile)
+			fi, _ := os.Stat(vmlinux)
+			f, err := os.OpenFile(vmlinux, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt([]byte("\x00\x00\x00\x00"), 0); err != nil { // no ELF magic any more
+				t.Fatal(err)
+			}
+			f.Close()
+			os.Chtimes(vmlinux, fi.ModTime(), fi.ModTime())
+
+			r, err := hostBoot(t.Name(), spec, topo, entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fs := r.failures(); len(fs) > 0 {
+				t.Fatalf("failures after the repair: %+v", fs)
+			}
+			if !strings.Contains(r.repaired, "was damaged") || !strings.Contains(r.repaired, "vmlinux: content changed") {
+				t.Errorf("the run does not say the kernel was repaired: %q", r.repaired)
+			}
+			if r.Retried {
+				t.Error("QEMU's refusal of the image was retried as a boot stall")
+			}
+			if err := kernel.Verify(filepath.Dir(entry), filepath.Base(entry)); err != nil {
+				t.Errorf("the repaired entry does not verify: %v", err)
+			}
+			t.Logf("got, as wanted: %s", r.repaired)
+		})
+	})
+}
+
+// copyCachedKernel copies the kernel tests use into a cache of the test's
+// own, keeping file times (the quick check compares them), and returns the
+// copy's directory. A non-empty source replaces the entry's.
+func copyCachedKernel(t *testing.T, source string) string {
+	t.Helper()
+	k, err := hostKernel("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := k.Entry()
+	if !ok || len(e.Files) == 0 {
+		t.Skipf("the kernel under test (%s) is not a cache entry with checksums; `ktstr kernel fetch --force` stores one", k.Image)
+	}
+	dst := filepath.Join(t.TempDir(), e.Key)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name := range e.Files {
+		copyKeepTime(t, filepath.Join(e.Dir, name), filepath.Join(dst, name))
+	}
+	meta := e.Metadata
+	if source != "" {
+		meta.Source, meta.Mirror = source, ""
+	}
+	if err := cachedir.WriteMetadata(dst, &meta); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func copyKeepTime(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := in.Stat()
+	os.Chtimes(dst, fi.ModTime(), fi.ModTime())
+}

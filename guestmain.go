@@ -1,6 +1,7 @@
 package ktstr
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -195,10 +196,8 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 		}
 		sched = s
 		fmt.Printf("ktstr: scheduler %s attached after %v (ops %q)\n", req.Scheduler.Name, s.AttachAfter().Round(time.Millisecond), s.Ops())
-		if req.Watchdog > 0 {
-			s.SetWatchdog(setWatchdog())
-			fmt.Printf("ktstr: stall watchdog %s\n", s.Watchdog())
-		}
+		s.SetWatchdog(watchdogInForce(req.Scheduler.Watchdog, s))
+		fmt.Printf("ktstr: stall watchdog %s\n", s.Watchdog())
 	}
 	ctx := &Ctx{
 		Topology:  newCPUTopology(guestState.topo),
@@ -264,21 +263,51 @@ func runBody(ctx *Ctx, body Body) (f *wire.Failure) {
 	return nil
 }
 
-// setWatchdog asks the host to set the sched_ext stall watchdog in guest
-// memory (only the scheduler may set it from inside) and returns what is in
-// force.
-func setWatchdog() string {
-	syms, err := guest.KernelSymbols(guestmemSymbols...)
+// watchdogInForce says which stall watchdog the kernel enforces for the
+// attached scheduler s: what the host reads from guest memory, and how it
+// came to be (want is the timeout ktstr put into the scheduler's ops, 0 for
+// none).
+func watchdogInForce(want time.Duration, s *guest.Scheduler) (*wire.Watchdog, string) {
+	how := "the scheduler's own"
+	setOK := false
+	if want > 0 {
+		asked, err := s.WatchdogSet()
+		switch {
+		case err != nil:
+			how = fmt.Sprintf("ktstr could not set %v: %v", want, err)
+		case asked == 0:
+			how, setOK = "set by ktstr in the scheduler's ops, which asked for none (the kernel's default is 30s)", true
+		default:
+			how, setOK = fmt.Sprintf("set by ktstr in the scheduler's ops, which asked for %v", asked), true
+		}
+	}
+	read, err := readWatchdog()
+	switch {
+	case err != nil && setOK:
+		return nil, fmt.Sprintf("%v (%s; not read back from guest memory: %v)", want, how, err)
+	case err != nil:
+		return nil, fmt.Sprintf("unknown (%s; not read from guest memory: %v)", how, err)
+	}
+	text := fmt.Sprintf("%v, checked every %v (read from guest memory; %s)", read.Timeout, read.Interval, how)
+	if setOK && read.Timeout != want {
+		text += fmt.Sprintf("; not the %v ktstr set", want)
+	}
+	return read, text
+}
+
+// readWatchdog asks the host to read the stall watchdog in force from guest
+// memory.
+func readWatchdog() (*wire.Watchdog, error) {
+	syms, err := guest.KernelSymbols(wire.WatchdogSymbols...)
 	if err != nil {
-		return "unchanged: " + err.Error()
+		return nil, err
 	}
 	r, err := guestState.port.Call(wire.Message{Kind: wire.KindWatchdog, Symbols: syms}, 10*time.Second)
 	if err != nil {
-		return "unchanged: " + err.Error()
+		return nil, err
 	}
-	return r.Text
+	if r.Watchdog == nil {
+		return nil, errors.New("the host's reply holds no watchdog")
+	}
+	return r.Watchdog, nil
 }
-
-// guestmemSymbols are the kernel symbols the host needs to find the
-// watchdog timeout in guest memory.
-var guestmemSymbols = wire.WatchdogSymbols

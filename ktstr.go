@@ -75,10 +75,14 @@ type Spec struct {
 	RequiredFlags, ExcludedFlags []string
 	// Watchdog is the sched_ext stall watchdog timeout in force during the
 	// test: a runnable task not run for this long gets the scheduler
-	// ejected. The kernel lets only the scheduler set it, so the host
-	// writes it into guest memory once the scheduler has attached. 0 means
-	// 4 s under KVM and 10 s under TCG (where host load makes guest time
-	// jump); a negative value keeps the scheduler's own.
+	// ejected, within Watchdog plus half of it (the watchdog checks every
+	// half timeout). The kernel takes it only from the scheduler's ops as
+	// they load, so the guest puts it there as the scheduler passes them
+	// to the kernel: it is in force from the moment the scheduler
+	// attaches. The host reads back from guest memory what the kernel
+	// holds, and the report states that. 0 means 4 s under KVM and 10 s
+	// under TCG (where host load makes guest time jump); at most 30 s; a
+	// negative value keeps the scheduler's own.
 	Watchdog time.Duration
 	// Deterministic runs TCG with -icount: guest time follows instructions
 	// executed (2^shift ns each, KTSTR_ICOUNT_SHIFT, 2 by default), so
@@ -147,6 +151,9 @@ func (s Spec) validate() error {
 	if s.Duration < 0 || s.Timeout < 0 || s.MemoryMB < 0 {
 		return fmt.Errorf("spec: negative Duration, Timeout or MemoryMB (%v, %v, %d)", s.Duration, s.Timeout, s.MemoryMB)
 	}
+	if s.Watchdog > 0 && (s.Watchdog < time.Millisecond || s.Watchdog > 30*time.Second) {
+		return fmt.Errorf("spec: Watchdog %v: the kernel takes a stall watchdog timeout from 1 ms to 30 s (negative keeps the scheduler's own)", s.Watchdog)
+	}
 	return nil
 }
 
@@ -164,6 +171,13 @@ var mainCalled bool
 // it runs the worker. Main does not return.
 func Main(m *testing.M) {
 	mainCalled = true
+	if conf := os.Getenv(guest.OpsTimeoutEnv); conf != "" {
+		if err := guest.RunOpsTimeoutSupervisor(conf); err != nil {
+			fmt.Fprintln(os.Stderr, "ktstr watchdog supervisor:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if work := os.Getenv(guest.WorkerEnv); work != "" {
 		if err := guest.RunWorker(work); err != nil {
 			fmt.Fprintln(os.Stderr, "ktstr worker:", err)

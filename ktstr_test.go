@@ -76,10 +76,12 @@ func testSpinnersEEVDF(t *testing.T) {
 }
 
 // expectFailure runs body in a VM for spec's first topology and checks that
-// the run fails with kind and a message containing each of want.
-func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...string) {
+// the run fails with kind and a message containing each of want. On the
+// host it returns the run's first failure (nil if it had none).
+func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...string) *wire.Failure {
 	t.Helper()
 	topo := spec.topologies()[0]
+	var first *wire.Failure
 	t.Run(topo.String(), func(t *testing.T) {
 		if inGuest() {
 			guestRun(t, spec, topo, body)
@@ -96,6 +98,7 @@ func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...stri
 		if len(fs) == 0 {
 			t.Fatalf("the run passed; want a %s failure", kind)
 		}
+		first = &fs[0]
 		text := fs[0].Message + "\n" + fs[0].Detail
 		if fs[0].Kind != kind {
 			t.Fatalf("first failure is %s; want %s:\n%s\nguest output:\n%s", fs[0].Kind, kind, text, r.Output)
@@ -110,6 +113,7 @@ func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...stri
 			t.Logf("detail:\n%s", fs[0].Detail)
 		}
 	})
+	return first
 }
 
 func testTopologyMismatchFails(t *testing.T) {
@@ -182,6 +186,7 @@ func TestVM(t *testing.T) {
 		{"SchedulerEjected", testSchedulerEjected},
 		{"WatchdogForced", testWatchdogForced},
 		{"SchedulerNeeds", testSchedulerNeeds},
+		{"UserlandScheduler", testUserlandScheduler},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

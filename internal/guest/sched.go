@@ -39,8 +39,12 @@ func schedExtOps() string {
 
 // Scheduler is a running sched_ext scheduler process.
 type Scheduler struct {
-	spec    wire.Scheduler
-	cmd     *exec.Cmd
+	spec wire.Scheduler
+	cmd  *exec.Cmd
+	// setter puts spec.Watchdog into the scheduler's ops; nil when none
+	// was asked for or it could not be set up (setErr says why).
+	setter  *opsTimeoutSetter
+	setErr  error
 	out     *tailBuffer
 	exited  chan struct{}
 	exitErr error
@@ -62,6 +66,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 			Message: fmt.Sprintf("scheduler %s: this kernel has no sched_ext (%s missing); use a kernel built with CONFIG_SCHED_CLASS_EXT=y (ktstr kernel fetch gets one)", spec.Name, scxDir)}
 	}
 	enableSchedExtEvents()
+	seq := enableSeq()
 	s := &Scheduler{spec: spec, out: newTailBuffer(64 << 10), exited: make(chan struct{})}
 	s.report.Name = spec.Name
 	s.cmd = exec.Command(spec.Path, spec.Args...)
@@ -71,7 +76,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	t0 := time.Now()
-	if err := s.cmd.Start(); err != nil {
+	if err := s.start(); err != nil {
 		return nil, &wire.Failure{Kind: wire.FailSchedNotAttached, Message: fmt.Sprintf("scheduler %s: start %s: %v", spec.Name, spec.Path, err)}
 	}
 	go func() {
@@ -89,12 +94,19 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 		select {
 		case <-s.exited:
 			s.fill()
+			s.stopSetter()
+			if f := s.ejectedUnseen(seq); f != nil {
+				return nil, f
+			}
 			return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
 				Message: fmt.Sprintf("scheduler %s exited before attaching: %s", spec.Name, s.report.Exit),
 				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
 		case <-deadline:
 			state := SchedExtState()
 			s.Stop()
+			if f := s.ejectedUnseen(seq); f != nil {
+				return nil, f
+			}
 			return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
 				Message: fmt.Sprintf("scheduler %s did not attach within %v (sched_ext state %q)", spec.Name, timeout, state),
 				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
@@ -201,6 +213,7 @@ func (s *Scheduler) Stop() wire.SchedulerReport {
 			_ = unix.Kill(-s.cmd.Process.Pid, unix.SIGKILL)
 			<-s.exited
 		}
+		s.stopSetter()
 		// Wait for the kernel to finish disabling (up to 10 s: under
 		// emulation, reverting every task to the fair class takes a
 		// while).
@@ -317,8 +330,12 @@ func (s *Scheduler) Ops() string { return s.report.Ops }
 // PID is the scheduler's process id.
 func (s *Scheduler) PID() int { return s.cmd.Process.Pid }
 
-// SetWatchdog records which stall watchdog timeout is in force.
-func (s *Scheduler) SetWatchdog(text string) { s.report.Watchdog = text }
+// SetWatchdog records which stall watchdog timeout is in force: what the
+// host read from guest memory (nil if it could not) and how the guest
+// knows it.
+func (s *Scheduler) SetWatchdog(inForce *wire.Watchdog, text string) {
+	s.report.WatchdogInForce, s.report.Watchdog = inForce, text
+}
 
 // Watchdog says which stall watchdog timeout is in force.
 func (s *Scheduler) Watchdog() string { return s.report.Watchdog }
@@ -352,4 +369,78 @@ func KernelSymbols(names ...string) (map[string]uint64, error) {
 		}
 	}
 	return out, nil
+}
+
+// start starts the process, with the stall watchdog timeout put into its
+// ops when one was asked for. When that cannot be set up the scheduler
+// starts with its own, and WatchdogSet says why.
+func (s *Scheduler) start() error {
+	if s.spec.Watchdog <= 0 {
+		return s.cmd.Start()
+	}
+	setter, err := startWithOpsTimeout(s.cmd, s.spec.Watchdog)
+	var se *startError
+	switch {
+	case err == nil:
+		s.setter = setter
+		return nil
+	case errors.As(err, &se):
+		return se.err
+	}
+	s.setErr = err
+	return s.cmd.Start()
+}
+
+// stopSetter waits for the supervisor that set the watchdog timeout, once
+// the scheduler has exited.
+func (s *Scheduler) stopSetter() {
+	if s.setter != nil {
+		s.setter.stop()
+	}
+}
+
+// WatchdogSet tells whether the stall watchdog timeout asked for
+// (wire.Scheduler.Watchdog) went into the scheduler's ops, and what the
+// ops had asked for before (0: nothing, the kernel's default). Call it once
+// the scheduler has attached.
+func (s *Scheduler) WatchdogSet() (asked time.Duration, err error) {
+	switch {
+	case s.spec.Watchdog <= 0:
+		return 0, errors.New("no timeout was asked for")
+	case s.setter == nil:
+		return 0, s.setErr
+	}
+	return s.setter.outcome(5 * time.Second)
+}
+
+// enableSeq reads how many times a sched_ext scheduler has been enabled
+// since boot.
+func enableSeq() int {
+	b, err := os.ReadFile(scxDir + "/enable_seq")
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// ejectedUnseen explains a scheduler that the kernel enabled and then threw
+// out before the harness saw it attached: a scheduler that stalls every
+// task from its first moment stalls the harness too. seq is enableSeq from
+// before the start. It returns nil when that is not what happened.
+func (s *Scheduler) ejectedUnseen(seq int) *wire.Failure {
+	if seq < 0 || enableSeq() <= seq {
+		return nil
+	}
+	reason := disableReason()
+	if reason == "" || strings.Contains(reason, "unregistered from") {
+		return nil
+	}
+	s.fill()
+	return &wire.Failure{Kind: wire.FailSchedEjected,
+		Message: fmt.Sprintf("scheduler %s was ejected by the kernel right after attaching, before the harness could see it attached: %s", s.spec.Name, reason),
+		Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail() + traceDetail()}
 }

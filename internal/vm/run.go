@@ -59,7 +59,7 @@ type Config struct {
 	// made; "" means the system's temporary directory.
 	Dir string
 	// Vmlinux is the kernel's ELF with BTF, for struct layouts the host
-	// needs to change guest kernel state; HZ its tick rate.
+	// needs to read guest kernel state; HZ its tick rate.
 	Vmlinux string
 	HZ      int
 	// OnMessage, when set, sees every guest message as it arrives.
@@ -343,9 +343,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 				afterResult = time.After(powerOffGrace)
 			}
 		case wire.KindWatchdog:
-			reply, stop := setWatchdog(c, mems, m.Symbols)
-			defer stop()
-			_ = l.send(reply)
+			_ = l.send(readWatchdog(c, mems, m.Symbols))
 		}
 	}
 	// The port closed: the guest powered off, panicked or QEMU died.

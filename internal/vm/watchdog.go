@@ -2,7 +2,6 @@ package vm
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
@@ -10,85 +9,51 @@ import (
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
-// setWatchdog forces the running root scheduler's stall watchdog timeout
-// (struct scx_sched.watchdog_timeout) in guest memory, and the period of
-// the kernel's watchdog work to half of it.
-//
-// The work already queued still fires after the old period (half the
-// scheduler's own timeout), and until it has run once the kernel's tick
-// would report "watchdog failed to check in" against the shorter timeout.
-// So until then the host keeps the check-in timestamp current; the stop
-// function ends that and unmaps guest memory.
-func setWatchdog(c Config, mems []*os.File, syms map[string]uint64) (wire.Reply, func()) {
+// readWatchdog reads the running root scheduler's stall watchdog from guest
+// memory: its timeout (struct scx_sched.watchdog_timeout) and the period
+// of the kernel's watchdog work (scx_watchdog_interval), both in jiffies.
+// It is the host's own account of what the kernel enforces, whatever the
+// guest did to set it.
+func readWatchdog(c Config, mems []*os.File, syms map[string]uint64) wire.Reply {
 	r := wire.Reply{Kind: wire.KindWatchdog}
-	nop := func() {}
-	fail := func(err error) (wire.Reply, func()) { r.Err = err.Error(); return r, nop }
-	if c.Request.Watchdog <= 0 || c.HZ <= 0 || c.Vmlinux == "" {
-		return fail(errors.New("the host has no watchdog timeout, HZ or vmlinux to set it with"))
+	w, err := watchdogInForce(c, mems, syms)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	r.Watchdog = w
+	return r
+}
+
+func watchdogInForce(c Config, mems []*os.File, syms map[string]uint64) (*wire.Watchdog, error) {
+	if c.HZ <= 0 || c.Vmlinux == "" {
+		return nil, errors.New("the host knows no vmlinux with BTF or no CONFIG_HZ for this kernel")
 	}
 	layout, err := guestmem.LayoutOf(c.Vmlinux)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	mem, err := guestmem.Map(mems)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
+	defer mem.Close()
 	k, err := guestmem.NewKernel(mem, syms)
-	if err == nil {
-		var pa uint64
-		if pa, err = k.Watchdog(syms["scx_root"], layout); err == nil {
-			var old uint64
-			if old, err = mem.U64(pa); err == nil {
-				jiffies := uint64(c.Request.Watchdog.Seconds() * float64(c.HZ))
-				if err = mem.SetU64(pa, jiffies); err == nil {
-					_ = mem.SetU64(k.ImagePhys(syms["scx_watchdog_interval"]), max(1, jiffies/2))
-					hz := time.Duration(c.HZ)
-					r.Text = fmt.Sprintf("%v (set by the host; the scheduler's own was %v)", c.Request.Watchdog, time.Duration(old)*time.Second/hz)
-					return r, bridge(mem, k.ImagePhys(syms["scx_watchdog_timestamp"]), k.ImagePhys(syms["jiffies_64"]))
-				}
-			}
-		}
+	if err != nil {
+		return nil, err
 	}
-	mem.Close()
-	return fail(err)
-}
-
-// bridge keeps the watchdog's check-in timestamp at the guest's current
-// jiffies until the kernel's watchdog work updates it itself (it ran, and
-// is now re-queued at the new period). It returns the function that stops
-// it.
-func bridge(mem *guestmem.Memory, tsPA, jiffiesPA uint64) func() {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		defer mem.Close()
-		var wrote uint64
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			ts, err := mem.U64(tsPA)
-			if err != nil || (wrote != 0 && ts != wrote) {
-				return // the work checked in by itself
-			}
-			j, err := mem.U64(jiffiesPA)
-			if err != nil {
-				return
-			}
-			if mem.SetU64(tsPA, j) != nil {
-				return
-			}
-			wrote = j
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
+	pa, err := k.Watchdog(syms["scx_root"], layout)
+	if err != nil {
+		return nil, err
 	}
+	timeout, err := mem.U64(pa)
+	if err != nil {
+		return nil, err
+	}
+	interval, err := mem.U64(k.ImagePhys(syms["scx_watchdog_interval"]))
+	if err != nil {
+		return nil, err
+	}
+	jiffy := time.Second / time.Duration(c.HZ)
+	return &wire.Watchdog{Timeout: time.Duration(timeout) * jiffy, Interval: time.Duration(interval) * jiffy}, nil
 }

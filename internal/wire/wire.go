@@ -49,6 +49,10 @@ type Scheduler struct {
 	Ops string `json:"ops,omitempty"`
 	// AttachTimeout bounds the wait for state "enabled".
 	AttachTimeout time.Duration `json:"attach_timeout"`
+	// Watchdog, when positive, is the stall watchdog timeout the guest
+	// puts into the scheduler's ops as it loads them, in place of the
+	// scheduler's own.
+	Watchdog time.Duration `json:"watchdog,omitempty"`
 	// LibraryPath, when set, becomes LD_LIBRARY_PATH: directories of
 	// libraries the guest's loader would not search by default.
 	LibraryPath []string `json:"library_path,omitempty"`
@@ -73,9 +77,6 @@ type Request struct {
 	Accel string `json:"accel"`
 	// Deterministic tells that guest time follows instructions (-icount).
 	Deterministic bool `json:"deterministic,omitempty"`
-	// Watchdog, when positive, is the sched_ext watchdog timeout the host
-	// sets once the scheduler has attached.
-	Watchdog time.Duration `json:"watchdog,omitempty"`
 	// CgroupParent is the cgroup, relative to the cgroup v2 root, that
 	// test cgroups are made in ("/ktstr", or the scheduler's).
 	CgroupParent string `json:"cgroup_parent"`
@@ -103,24 +104,32 @@ const (
 	// KindResult carries the final result. The host acknowledges it with
 	// a Reply of this kind; the guest powers off after that.
 	KindResult Kind = "result"
-	// KindWatchdog asks the host to set the sched_ext watchdog timeout in
-	// guest memory; Symbols carries the addresses it needs. The host
-	// answers with a Reply.
+	// KindWatchdog asks the host to read the stall watchdog in force from
+	// guest memory, an account independent of what the guest did to set
+	// it; Symbols carries the addresses it needs. The host answers with a
+	// Reply whose Watchdog holds what it read.
 	KindWatchdog Kind = "watchdog"
 )
 
 // WatchdogSymbols are the guest kernel symbols a KindWatchdog message
 // carries: what the host needs to find the watchdog's state in guest memory.
-var WatchdogSymbols = []string{
-	"phys_base", "page_offset_base",
-	"scx_root", "scx_watchdog_interval", "scx_watchdog_timestamp", "jiffies_64",
+var WatchdogSymbols = []string{"phys_base", "page_offset_base", "scx_root", "scx_watchdog_interval"}
+
+// Watchdog is the sched_ext stall watchdog as the kernel holds it.
+type Watchdog struct {
+	// Timeout is the root scheduler's watchdog_timeout: a runnable task
+	// not run for longer gets it ejected.
+	Timeout time.Duration `json:"timeout"`
+	// Interval is how often the watchdog checks (scx_watchdog_interval).
+	Interval time.Duration `json:"interval"`
 }
 
 // Reply is the host's answer to a guest message that asks for one.
 type Reply struct {
-	Kind Kind   `json:"kind"`
-	Text string `json:"text,omitempty"`
-	Err  string `json:"err,omitempty"`
+	Kind     Kind      `json:"kind"`
+	Text     string    `json:"text,omitempty"`
+	Err      string    `json:"err,omitempty"`
+	Watchdog *Watchdog `json:"watchdog,omitempty"`
 }
 
 // Message is one guest-to-host message.
@@ -209,8 +218,12 @@ type SchedulerReport struct {
 	Exit string `json:"exit,omitempty"`
 	// Output is the tail of its stdout and stderr.
 	Output string `json:"output,omitempty"`
-	// Watchdog says which stall watchdog timeout was in force.
+	// Watchdog says which stall watchdog timeout was in force and how
+	// that is known.
 	Watchdog string `json:"watchdog,omitempty"`
+	// WatchdogInForce is the watchdog the host read from guest memory
+	// once the scheduler had attached; nil when it could not be read.
+	WatchdogInForce *Watchdog `json:"watchdog_in_force,omitempty"`
 	// FinalState is /sys/kernel/sched_ext/state after it was stopped.
 	FinalState string `json:"final_state,omitempty"`
 }

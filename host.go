@@ -18,11 +18,13 @@ import (
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/cachedir"
+	"github.com/ktstr-go/ktstr/internal/hostnoise"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
 	"github.com/ktstr-go/ktstr/internal/scx"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/sidecar"
 )
 
 // hostState is what the host side shares between tests of one process.
@@ -116,6 +118,36 @@ type hostRunResult struct {
 	// repaired, when set, says that the first boot failed on a damaged
 	// kernel, which was fetched again for this run.
 	repaired string
+	// noiseNotes say which verdicts time the host held the VM off was
+	// taken out of.
+	noiseNotes []string
+}
+
+// adjustForHostNoise takes the time the host held the vCPUs off out of the
+// guest's verdicts where it can (package hostnoise). Under -icount there
+// is none to take out: guest time does not pass while the host holds QEMU
+// off.
+func (r *hostRunResult) adjustForHostNoise(a check.Assert) {
+	if r.deterministic || r.Result == nil {
+		return
+	}
+	r.noiseNotes = hostnoise.Adjust(r.Result, r.HostNoise, a)
+}
+
+// hostNoiseStall is the shortest held-off stretch the report counts.
+const hostNoiseStall = 50 * time.Millisecond
+
+// hostNoise summarises the held-off time for the result file.
+func (r *hostRunResult) hostNoise() *sidecar.HostNoise {
+	if r.HostNoise == nil || r.deterministic {
+		return nil
+	}
+	hn := &sidecar.HostNoise{HeldMS: ms(r.HostNoise.Total()), Notes: r.noiseNotes}
+	for _, s := range r.HostNoise.Stalls(hostNoiseStall) {
+		hn.Stalls++
+		hn.LongestMS = max(hn.LongestMS, ms(s.Held))
+	}
+	return hn
 }
 
 // failures lists the run's failures, the host's diagnosis first.
@@ -229,6 +261,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 		return nil, err
 	}
 	r := &hostRunResult{Outcome: out, kernel: k, accelWhy: why, deterministic: deterministic}
+	defer r.adjustForHostNoise(req.Assert)
 	if out.Result != nil || out.BootTime > 0 || ctx.Err() != nil {
 		return r, nil
 	}
@@ -323,6 +356,9 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 	if r.repaired != "" {
 		summary += ", " + r.repaired
 	}
+	if hn := r.hostNoise(); hn != nil && hn.HeldMS >= 20 {
+		summary += fmt.Sprintf(", the host held the vCPUs off %.0f ms in all (%d stretches of %v or more, longest %.0f ms)", hn.HeldMS, hn.Stalls, hostNoiseStall, hn.LongestMS)
+	}
 	if r.PowerOffKilled {
 		summary += ", the guest did not power off after delivering its result (QEMU stopped; the result stands)"
 	}
@@ -338,6 +374,9 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 		}
 	}
 	t.Log(summary)
+	for _, n := range r.noiseNotes {
+		t.Log("ktstr: host noise taken out: " + n)
+	}
 	failures := r.failures()
 	failed := len(failures) > 0
 	if (failed || verbose()) && len(r.Output) > 0 {

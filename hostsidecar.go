@@ -39,7 +39,8 @@ func sidecarResult(name string, spec Spec, v variant, r *hostRunResult) sidecar.
 		Scheduler:     spec.Scheduler.String(),
 		KernelVersion: r.kernel.Version,
 		Accelerator:   string(r.Accel),
-		KernelArgs:    nil,
+		Deterministic: r.deterministic,
+		HostNoise:     r.hostNoise(),
 	}
 	if c := spec.cmdline(); c != "" {
 		s.KernelArgs = strings.Fields(c)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/hostnoise"
+	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/work"
 )
 
@@ -92,7 +94,7 @@ func TestNoise(t *testing.T) {
 						if fs := r.failures(); len(fs) > 0 || r.Result == nil || r.Result.Checks == nil {
 							t.Fatalf("run failed: %+v", fs)
 						}
-						m.add(r.Result.Checks.Stats, s.duration())
+						m.add(r.Result, r.HostNoise, s.duration())
 					}
 					t.Logf("%s, %d runs, %.0fs each:\n%s", name, rounds, time.Since(t0).Seconds()/float64(rounds), m)
 				})
@@ -119,14 +121,40 @@ func loadHost() (stop func()) {
 }
 
 type noiseMetrics struct {
-	spread, gap, p99, rate []float64
+	spread, gap, p99, rate, held, netSpread, netGap []float64
 }
 
-func (m *noiseMetrics) add(s check.Stats, d time.Duration) {
+// add records one run: the figures as the guest measured them, the time
+// the host held the vCPUs off, and the worst spread and gap with that time
+// taken out as the checks take it out (package hostnoise): the gap less
+// the held-off time within it, the spread less the largest held-off share
+// of a worker's run.
+func (m *noiseMetrics) add(res *wire.Result, rec *hostnoise.Record, d time.Duration) {
+	s := res.Checks.Stats
 	m.spread = append(m.spread, s.WorstSpreadPct)
 	m.gap = append(m.gap, float64(s.WorstGap)/float64(time.Millisecond))
 	m.p99 = append(m.p99, float64(s.WorstP99WakeLatency)/float64(time.Microsecond))
 	m.rate = append(m.rate, float64(s.WorkUnits)/d.Seconds())
+	m.held = append(m.held, float64(rec.Total())/float64(time.Millisecond))
+	var netGap time.Duration
+	share := map[string]float64{}
+	for _, w := range res.Workers {
+		for _, g := range w.Gaps {
+			end := w.Start + g.At
+			netGap = max(netGap, g.Len-min(g.Len, rec.Held(g.CPU, end-g.Len, end)))
+		}
+		if w.WallTime > 0 {
+			share[w.Cgroup] = max(share[w.Cgroup], 100*float64(rec.Held(-1, w.Start, w.Start+w.WallTime))/float64(w.WallTime))
+		}
+	}
+	var netSpread float64
+	for _, c := range s.Cgroups {
+		if c.Workers >= 2 && c.WakeSamples == 0 { // the spinners
+			netSpread = max(netSpread, c.SpreadPct-share[c.Name])
+		}
+	}
+	m.netGap = append(m.netGap, float64(netGap)/float64(time.Millisecond))
+	m.netSpread = append(m.netSpread, netSpread)
 }
 
 func (m noiseMetrics) String() string {
@@ -143,11 +171,14 @@ func (m noiseMetrics) String() string {
 			sd += (x - mean) * (x - mean)
 		}
 		sd = math.Sqrt(sd / float64(len(s)))
-		fmt.Fprintf(&b, "  %-22s min %10.1f  median %10.1f  max %10.1f  sd %9.1f\n", name, s[0], s[len(s)/2], s[len(s)-1], sd)
+		fmt.Fprintf(&b, "  %-30s min %10.1f  median %10.1f  max %10.1f  sd %9.1f\n", name, s[0], s[len(s)/2], s[len(s)-1], sd)
 	}
 	row("worst spread % (spin)", m.spread)
+	row("  less host held-off share", m.netSpread)
 	row("worst gap ms", m.gap)
+	row("  less host held-off time", m.netGap)
 	row("worst p99 wake us", m.p99)
 	row("work units/s", m.rate)
+	row("host held vCPUs off, ms", m.held)
 	return b.String()
 }

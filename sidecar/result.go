@@ -86,6 +86,12 @@ type Result struct {
 	KernelArgs []string `json:"kernel_args,omitempty"`
 	// Accelerator is AccelKVM or AccelTCG.
 	Accelerator string `json:"accelerator,omitempty"`
+	// Deterministic tells that guest time followed instructions executed
+	// (TCG with -icount), not the host's clock.
+	Deterministic bool `json:"deterministic,omitempty"`
+	// HostNoise says how long the host held the VM's virtual CPUs off
+	// during the run; nil when it was not measured.
+	HostNoise *HostNoise `json:"host_noise,omitempty"`
 	// Host describes the machine the VM ran on.
 	Host *Host `json:"host,omitempty"`
 
@@ -157,3 +163,17 @@ type Step struct {
 
 // Failed reports whether the variant ran and did not pass.
 func (r *Result) Failed() bool { return !r.Passed && !r.Skipped }
+
+// HostNoise is how long the host held a VM's virtual CPUs off (their QEMU
+// threads runnable but waiting for a host CPU), which the guest's clock
+// counts as time its tasks ran or waited.
+type HostNoise struct {
+	// HeldMS is the longest any vCPU thread was held off in all, ms.
+	HeldMS float64 `json:"held_ms"`
+	// Stalls counts stretches of 50 ms or more held off; LongestMS is the
+	// longest of them, ms.
+	Stalls    int     `json:"stalls"`
+	LongestMS float64 `json:"longest_ms,omitempty"`
+	// Notes say which verdicts the held-off time was taken out of.
+	Notes []string `json:"notes,omitempty"`
+}

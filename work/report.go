@@ -47,6 +47,13 @@ type Report struct {
 	MaxGapCPU int `json:"max_gap_cpu"`
 	// MaxGapAt is when the gap ended, since the worker started.
 	MaxGapAt time.Duration `json:"max_gap_at"`
+	// Gaps are the longest gaps, longest first (MaxGap is the first), at
+	// most MaxGaps of them: enough to judge the longest gap again once
+	// time the host held the VM off is taken out of each.
+	Gaps []Gap `json:"gaps,omitempty"`
+	// Start is the guest's CLOCK_MONOTONIC when the worker started its
+	// work, which places MaxGapAt and Gaps on the guest's clock.
+	Start time.Duration `json:"start,omitempty"`
 
 	// WakeLatencies is a uniform sample (reservoir) of the delays between
 	// when the worker should have resumed (a sleep ended, a partner woke
@@ -70,4 +77,17 @@ type Report struct {
 	// Exit tells how the worker ended when it did not report normally,
 	// e.g. "killed after the stop deadline".
 	Exit string `json:"exit,omitempty"`
+}
+
+// MaxGaps is how many of its longest gaps a worker reports.
+const MaxGaps = 8
+
+// Gap is one time a worker wanted the CPU and did not run.
+type Gap struct {
+	// Len is the gap's length.
+	Len time.Duration `json:"len"`
+	// At is when it ended, since the worker started.
+	At time.Duration `json:"at"`
+	// CPU is the CPU the worker was on after it.
+	CPU int `json:"cpu"`
 }

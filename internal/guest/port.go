@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -75,6 +77,7 @@ func (p *Port) Send(m wire.Message) error {
 	p.sendMu.Lock()
 	defer p.sendMu.Unlock()
 	m.At = time.Since(p.start)
+	m.Clock = monotonic()
 	return p.enc.Encode(m)
 }
 
@@ -136,4 +139,11 @@ func (p *Port) forget(k wire.Kind, ch chan wire.Reply) {
 func (p *Port) SendResult(r *wire.Result, timeout time.Duration) error {
 	_, err := p.Call(wire.Message{Kind: wire.KindResult, Result: r}, timeout)
 	return err
+}
+
+// monotonic reads CLOCK_MONOTONIC.
+func monotonic() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Duration(ts.Nano())
 }

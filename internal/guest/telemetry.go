@@ -2,9 +2,11 @@ package guest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/bits"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +61,7 @@ type tracker struct {
 	maxGap      int64
 	maxGapCPU   int
 	maxGapAt    int64 // since start
+	gaps        topGaps
 	waiting     bool  // in a voluntary wait since the last checkpoint
 	waitEnd     int64 // when that wait ends by itself (a sleep's end), 0 if only a partner or the stop ends it
 	cpus        [maxTrackedCPUs / 64]uint64
@@ -78,8 +81,12 @@ func newTracker(start int64, seed uint64) *tracker {
 func (t *tracker) checkAt(now int64, cpu int) {
 	t.checkpoints++
 	t.waiting = false
-	if gap := now - t.last; gap > t.maxGap {
+	gap := now - t.last
+	if gap > t.maxGap {
 		t.maxGap, t.maxGapCPU, t.maxGapAt = gap, cpu, now-t.start
+	}
+	if gap > t.gaps.min {
+		t.gaps.add(gap, now-t.start, cpu)
 	}
 	if now > t.last {
 		t.last = now
@@ -171,6 +178,8 @@ func (t *tracker) fill(r *work.Report) {
 	r.MaxGap = time.Duration(t.maxGap)
 	r.MaxGapCPU = t.maxGapCPU
 	r.MaxGapAt = time.Duration(t.maxGapAt)
+	r.Start = time.Duration(t.start)
+	r.Gaps = t.gaps.sorted()
 	r.WakeSamples = t.wake.total
 	if len(t.wake.buf) > 0 {
 		r.WakeLatencies = make([]time.Duration, len(t.wake.buf))
@@ -178,6 +187,51 @@ func (t *tracker) fill(r *work.Report) {
 			r.WakeLatencies[i] = time.Duration(v)
 		}
 	}
+}
+
+// topGaps keeps the work.MaxGaps longest gaps seen, in no order, without
+// allocating. min is the shortest kept once full (0 before), so the hot
+// path compares against it only.
+type topGaps struct {
+	len, at [work.MaxGaps]int64
+	cpu     [work.MaxGaps]int
+	n       int
+	min     int64
+}
+
+// add keeps a gap longer than min, dropping the shortest when full.
+func (g *topGaps) add(length, at int64, cpu int) {
+	i := g.n
+	if g.n < work.MaxGaps {
+		g.n++
+	} else {
+		for j := range g.n {
+			if g.len[j] == g.min {
+				i = j
+				break
+			}
+		}
+	}
+	g.len[i], g.at[i], g.cpu[i] = length, at, cpu
+	if g.n == work.MaxGaps {
+		g.min = g.len[0]
+		for _, l := range g.len[1:] {
+			g.min = min(g.min, l)
+		}
+	}
+}
+
+// sorted returns the kept gaps, longest first.
+func (g *topGaps) sorted() []work.Gap {
+	if g.n == 0 {
+		return nil
+	}
+	out := make([]work.Gap, g.n)
+	for i := range g.n {
+		out[i] = work.Gap{Len: time.Duration(g.len[i]), At: time.Duration(g.at[i]), CPU: g.cpu[i]}
+	}
+	slices.SortStableFunc(out, func(a, b work.Gap) int { return cmp.Compare(b.Len, a.Len) })
+	return out
 }
 
 // reservoir keeps a uniform random sample of at most cap(buf) values out of

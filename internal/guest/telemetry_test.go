@@ -259,3 +259,33 @@ func TestResolveAffinity(t *testing.T) {
 		t.Error("unknown mode: no error")
 	}
 }
+
+// TestTopGaps: the tracker keeps the longest gaps, with when they ended and
+// on which CPU, longest first.
+func TestTopGaps(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	tr := newTracker(0, 1)
+	now := int64(0)
+	// Gaps of 1..20 ms in a scrambled order; gap k ends on CPU k%4.
+	for _, k := range []int64{7, 3, 19, 1, 12, 20, 5, 14, 2, 18, 9, 16, 4, 11, 6, 17, 8, 13, 10, 15} {
+		now += k * ms
+		tr.checkAt(now, int(k%4))
+	}
+	var r work.Report
+	tr.fill(&r)
+	if len(r.Gaps) != work.MaxGaps {
+		t.Fatalf("%d gaps kept, want %d", len(r.Gaps), work.MaxGaps)
+	}
+	for i, g := range r.Gaps {
+		want := time.Duration(20-i) * time.Millisecond
+		if g.Len != want || g.CPU != int(int64(20-i)%4) {
+			t.Errorf("gap %d = %+v, want %v on CPU %d", i, g, want, (20-i)%4)
+		}
+		if g.At <= 0 || g.At > time.Duration(now) {
+			t.Errorf("gap %d ends at %v, outside the run", i, g.At)
+		}
+	}
+	if r.Gaps[0].Len != r.MaxGap || r.Gaps[0].At != r.MaxGapAt {
+		t.Errorf("first gap %+v differs from MaxGap %v at %v", r.Gaps[0], r.MaxGap, r.MaxGapAt)
+	}
+}

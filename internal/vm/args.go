@@ -59,7 +59,9 @@ func qemuArgs(c argsConfig) ([]string, error) {
 	}
 	a := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-name", "ktstr",
+		// Named threads ("ALL CPUs/TCG", "CPU 0/KVM") let the host
+		// tell the vCPU threads apart to account for their run delay.
+		"-name", "ktstr,debug-threads=on",
 	}
 	machine := "q35"
 	if t.Nodes == 1 {

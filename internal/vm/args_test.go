@@ -57,7 +57,7 @@ func TestQEMUArgsGolden(t *testing.T) {
 	}
 	want := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-name", "ktstr",
+		"-name", "ktstr,debug-threads=on",
 		"-machine", "q35,memory-backend=mem0",
 		"-accel", "tcg,thread=single", "-cpu", "max,vendor=GenuineIntel",
 		"-smp", "2,sockets=1,dies=1,cores=2,threads=1",

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr/internal/hostnoise"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -88,6 +89,9 @@ type Outcome struct {
 	BootTime time.Duration
 	// Wall is the whole run's duration.
 	Wall time.Duration
+	// HostNoise is how long the host held the vCPU threads off during
+	// the run.
+	HostNoise *hostnoise.Record
 	// PowerOffKilled tells that the guest delivered its result but did not
 	// power off within a grace period, so QEMU was stopped. The result
 	// stands.
@@ -215,6 +219,18 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}
 	untrack := track(cmd.Process)
 	defer untrack()
+	// How long the host holds the vCPU threads off, to take out of the
+	// guest's timing figures (package hostnoise). The guest's clock is
+	// placed on the host's by the messages' stamps: the smallest
+	// difference is the closest (a message is never received before it
+	// is sent). Under -icount guest time follows instructions, not the
+	// host's clock, so there is nothing to place.
+	noise := hostnoise.Start(cmd.Process.Pid, hostnoise.DefaultPeriod)
+	var offset time.Duration
+	offsetKnown := false
+	defer func() {
+		out.HostNoise = noise.Stop(offset, offsetKnown && !c.Deterministic)
+	}()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	kill := func() {
@@ -321,6 +337,11 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 		}
 		if !ok {
 			break
+		}
+		if m.Clock > 0 {
+			if d := hostnoise.Now() - m.Clock; !offsetKnown || d < offset {
+				offset, offsetKnown = d, true
+			}
 		}
 		if c.OnMessage != nil {
 			c.OnMessage(m)

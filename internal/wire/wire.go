@@ -141,6 +141,10 @@ type Message struct {
 	Symbols map[string]uint64 `json:"symbols,omitempty"`
 	// At is the guest's monotonic time since init started.
 	At time.Duration `json:"at"`
+	// Clock is the guest's CLOCK_MONOTONIC when the message was sent,
+	// the clock worker reports are stamped with; the host places the
+	// guest's clock on its own from it.
+	Clock time.Duration `json:"clock,omitempty"`
 }
 
 // Failure classes. They let the host tell a scheduler bug from a harness or

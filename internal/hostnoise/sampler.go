@@ -1,0 +1,152 @@
+package hostnoise
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultPeriod is how often a Sampler reads the run delays: fine enough to
+// place a stall of a few tens of milliseconds, at a cost of a few file
+// reads per period.
+const DefaultPeriod = 10 * time.Millisecond
+
+// Sampler reads the run delay of a QEMU process's vCPU threads until
+// stopped. QEMU must run with -name ...,debug-threads=on, which names them
+// "ALL CPUs/TCG" (single-threaded TCG), "CPU n/TCG" or "CPU n/KVM".
+type Sampler struct {
+	pid    int
+	period time.Duration
+	done   chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	rec     Record
+	threads map[int]*Series // by thread id
+}
+
+// Start samples the vCPU threads of process pid every period.
+func Start(pid int, period time.Duration) *Sampler {
+	s := &Sampler{pid: pid, period: period, done: make(chan struct{}),
+		threads: map[int]*Series{}, rec: Record{CPUs: map[int]*Series{}}}
+	s.wg.Add(1)
+	go s.loop()
+	return s
+}
+
+// Now is the host's CLOCK_MONOTONIC, the clock samples are taken on.
+func Now() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Duration(ts.Nano())
+}
+
+func (s *Sampler) loop() {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.period)
+	defer tick.Stop()
+	for {
+		s.sample()
+		select {
+		case <-s.done:
+			s.sample()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sample reads every vCPU thread once, finding them while none is known
+// (QEMU starts them after the process).
+func (s *Sampler) sample() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.threads) == 0 {
+		s.discover()
+	}
+	for tid, ser := range s.threads {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", s.pid, tid))
+		if err != nil {
+			continue // the thread ended
+		}
+		d, ok := runDelay(b)
+		if ok {
+			ser.Add(Now(), d)
+		}
+	}
+}
+
+func (s *Sampler) discover() {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/comm", s.pid))
+	for _, p := range tasks {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		tid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err != nil {
+			continue
+		}
+		all, cpu, ok := vcpuThread(string(bytes.TrimSpace(b)))
+		if !ok {
+			continue
+		}
+		ser := &Series{}
+		s.threads[tid] = ser
+		if all {
+			s.rec.All = ser
+		} else {
+			s.rec.CPUs[cpu] = ser
+		}
+	}
+}
+
+// vcpuThread parses a QEMU thread name: "ALL CPUs/TCG" runs every vCPU,
+// "CPU 3/KVM" (or /TCG) runs vCPU 3.
+func vcpuThread(comm string) (all bool, cpu int, ok bool) {
+	if strings.HasPrefix(comm, "ALL CPUs/") {
+		return true, -1, true
+	}
+	rest, ok := strings.CutPrefix(comm, "CPU ")
+	if !ok {
+		return false, 0, false
+	}
+	n, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return false, 0, false
+	}
+	cpu, err := strconv.Atoi(n)
+	return false, cpu, err == nil
+}
+
+// runDelay takes the run delay, the second field, from a schedstat file.
+func runDelay(b []byte) (time.Duration, bool) {
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(f[1], 10, 64)
+	return time.Duration(n), err == nil
+}
+
+// Stop ends the sampling and returns what was seen, with the given
+// guest-to-host clock offset (see Record.Offset) when known.
+func (s *Sampler) Stop(offset time.Duration, known bool) *Record {
+	close(s.done)
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rec
+	r.Offset, r.OffsetKnown = offset, known
+	if len(r.CPUs) == 0 {
+		r.CPUs = nil
+	}
+	return &r
+}

@@ -6,7 +6,7 @@ KTSTR    := $(GO) run ./cmd/ktstr
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TESTFLAGS ?=
 
-.PHONY: demo test setup deps kernel schedulers check bench
+.PHONY: demo test setup deps kernel schedulers check bench soak
 
 demo: setup
 	$(GO) test -v -count=1 ./examples/demo
@@ -47,3 +47,11 @@ check:
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# The flake rate: K rounds of the example schedulers' suite beside a host
+# load (LOAD busy loops, -1 one per host CPU), failures counted by kind and
+# test (see README, "Trustworthy numbers").
+K    ?= 10
+LOAD ?= -1
+soak: setup
+	$(KTSTR) soak -k $(K) --load $(LOAD) -- ./examples/schedulers

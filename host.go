@@ -431,12 +431,10 @@ func consoleInDetail(kind string) bool {
 }
 
 // mergedAssert is the check configuration of a test: the defaults for where
-// it runs, then the scheduler's layer, then the test's. Under TCG the
-// guest's clock runs while the host deschedules a vCPU, so timing limits
-// widen, except in deterministic mode where guest time follows
-// instructions.
+// it runs (KVM, TCG with the host's clock, TCG in deterministic mode; see
+// check.Defaults), then the scheduler's layer, then the test's.
 func mergedAssert(spec Spec, accel vm.Accel, deterministic bool) check.Assert {
-	env := check.Env{TCG: accel == vm.TCG && !deterministic}
+	env := check.Env{TCG: accel == vm.TCG, Deterministic: deterministic}
 	return check.Merge(check.Defaults(env), spec.Scheduler.Assert, spec.Assert)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/internal/cpuset"
 	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/work"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -66,6 +67,38 @@ func spinnersBody(ctx *Ctx) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// groupsBody returns a body that runs each group in a cgroup of its own
+// (cg0, cg1, ...), all started together, for the scenario's duration; the
+// end of the body checks the reports.
+func groupsBody(groups ...work.Group) Body {
+	return func(ctx *Ctx) error {
+		var ws []*Workers
+		for i, g := range groups {
+			cg := fmt.Sprintf("cg%d", i)
+			if err := ctx.Cgroups.Create(cg); err != nil {
+				return err
+			}
+			w, err := ctx.Spawn(cg, g)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, w)
+		}
+		for _, w := range ws {
+			if err := w.Start(); err != nil {
+				return err
+			}
+		}
+		ctx.Sleep(ctx.Duration)
+		for _, w := range ws {
+			if _, err := w.Stop(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 func testSpinnersEEVDF(t *testing.T) {

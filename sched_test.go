@@ -168,33 +168,7 @@ func testUserlandScheduler(t *testing.T) {
 	spec := Spec{Scheduler: Scheduler{Path: "scx_userland", Ops: "userland", AttachTimeout: time.Minute},
 		Topology: Topo(1, 1, 2, 1), Duration: 3 * time.Second}
 	topo := spec.topologies()[0]
-	body := func(ctx *Ctx) error {
-		groups := []work.Group{{Type: work.Spin(), Workers: 1}, {Type: work.Bursty(5*time.Millisecond, 20*time.Millisecond), Workers: 1}}
-		var ws []*Workers
-		for i, g := range groups {
-			cg := fmt.Sprintf("cg%d", i)
-			if err := ctx.Cgroups.Create(cg); err != nil {
-				return err
-			}
-			w, err := ctx.Spawn(cg, g)
-			if err != nil {
-				return err
-			}
-			ws = append(ws, w)
-		}
-		for _, w := range ws {
-			if err := w.Start(); err != nil {
-				return err
-			}
-		}
-		ctx.Sleep(ctx.Duration)
-		for _, w := range ws {
-			if _, err := w.Stop(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	body := groupsBody(work.Group{Type: work.Spin(), Workers: 1}, work.Group{Type: work.Bursty(5*time.Millisecond, 20*time.Millisecond), Workers: 1})
 	t.Run(topo.String(), func(t *testing.T) {
 		if inGuest() {
 			guestRun(t, spec, topo, body)

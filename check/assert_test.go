@@ -109,9 +109,11 @@ func TestDefaults(t *testing.T) {
 	}{
 		{"KVM", Env{}, 2000 * time.Millisecond, 15},
 		{"KVM ignores TCG allowances", Env{GapFactor: 10, SpreadPct: 90}, 2000 * time.Millisecond, 15},
-		{"TCG", Env{TCG: true}, 5000 * time.Millisecond, 35},
+		{"TCG", Env{TCG: true}, 3000 * time.Millisecond, 35},
 		{"TCG, measured allowances", Env{TCG: true, GapFactor: 4, SpreadPct: 50}, 8000 * time.Millisecond, 50},
-		{"TCG, only a gap factor", Env{TCG: true, GapFactor: 1.5}, 3000 * time.Millisecond, 35},
+		{"TCG, only a gap factor", Env{TCG: true, GapFactor: 2.5}, 5000 * time.Millisecond, 35},
+		{"TCG, deterministic", Env{TCG: true, Deterministic: true}, 2000 * time.Millisecond, 25},
+		{"TCG, deterministic, spread given", Env{TCG: true, Deterministic: true, GapFactor: 4, SpreadPct: 20}, 2000 * time.Millisecond, 20},
 	}
 	for _, tt := range tests {
 		a := Defaults(tt.env)
@@ -134,7 +136,7 @@ func TestAssertFormat(t *testing.T) {
 	want := "" +
 		"NotStarved         on       every worker does some work\n" +
 		"Isolation          off      workers run only on their cpuset\n" +
-		"MaxGap             5000 ms  longest time a worker went unscheduled\n" +
+		"MaxGap             3000 ms  longest time a worker went unscheduled\n" +
 		"MaxSpreadPct       35%      off-CPU % spread between a cgroup's workers\n" +
 		"MaxThroughputCV    0.25     CV of work units per CPU-second in a cgroup\n" +
 		"MinWorkRate        500      work units per CPU-second of each worker\n" +

@@ -28,6 +28,7 @@ topology and scheduler. This command manages what those tests need.`,
 	root.AddCommand(statsCmd())
 	root.AddCommand(testCmd())
 	root.AddCommand(scenariosCmd())
+	root.AddCommand(soakCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ktstr:", err)
 		os.Exit(1)

@@ -1,6 +1,7 @@
 package ktstr
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,8 @@ const killHelperEnv = "KTSTR_TEST_KILL_HELPER"
 // TestQEMUDiesWithTestProcess starts a test process whose VM sleeps, kills
 // that process with SIGKILL (no cleanup can run) once QEMU runs, and checks
 // that QEMU dies with it, at once: QEMU gets SIGKILL when the thread that
-// started it dies.
+// started it dies, and that the next ktstr process sweeps the scratch
+// directory the killed one left.
 func TestQEMUDiesWithTestProcess(t *testing.T) {
 	if inGuest() {
 		return
@@ -55,6 +57,16 @@ func TestQEMUDiesWithTestProcess(t *testing.T) {
 		}
 	}
 	t.Logf("QEMU gone %v after SIGKILL of its test process", time.Since(killed).Round(100*time.Microsecond))
+	// The killed process could not remove its scratch directory; the next
+	// ktstr process sweeps it, as this one does now.
+	left := filepath.Join(os.TempDir(), fmt.Sprintf("ktstr-%d-*", cmd.Process.Pid))
+	if dirs, _ := filepath.Glob(left); len(dirs) == 0 {
+		t.Errorf("no scratch directory %s of the killed process; expected one to sweep", left)
+	}
+	sweepStaleScratch()
+	if dirs, _ := filepath.Glob(left); len(dirs) > 0 {
+		t.Errorf("the killed process's scratch directory was not swept: %v", dirs)
+	}
 }
 
 // TestKillHelper is TestQEMUDiesWithTestProcess's helper.

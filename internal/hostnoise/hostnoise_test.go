@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -230,8 +231,10 @@ func TestVCPUThreadNames(t *testing.T) {
 // sibling, and checks the sampler found it and saw its run delay grow.
 func TestSamplerReadsThreads(t *testing.T) {
 	named := make(chan struct{})
-	stop := make(chan struct{})
-	defer close(stop)
+	// The spinners keep every host CPU busy so the named thread waits
+	// for a CPU; an atomic flag (not a select with default) stops them.
+	var stop atomic.Bool
+	defer stop.Store(true)
 	for i := range 2 * runtime.NumCPU() {
 		go func() {
 			runtime.LockOSThread()
@@ -242,12 +245,7 @@ func TestSamplerReadsThreads(t *testing.T) {
 				}
 				close(named)
 			}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for !stop.Load() {
 			}
 		}()
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/check"
@@ -200,7 +202,7 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 	if err != nil {
 		return nil, err
 	}
-	deterministic := accel == vm.TCG && (spec.Deterministic || os.Getenv("KTSTR_DETERMINISTIC") == "1")
+	deterministic := accel == vm.TCG && (spec.Deterministic || os.Getenv(DeterministicEnv) == "1")
 	shift, err := icountShift()
 	if err != nil {
 		return nil, err
@@ -297,7 +299,11 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 
 // ICountShiftEnv overrides the -icount shift of deterministic mode
 // (vm.DefaultICountShift): guest time per instruction is 2^shift ns.
-const ICountShiftEnv = "KTSTR_ICOUNT_SHIFT"
+const ICountShiftEnv = env.ICountShift
+
+// DeterministicEnv=1 runs every TCG variant in deterministic mode, as
+// Spec.Deterministic does.
+const DeterministicEnv = env.Deterministic
 
 func icountShift() (int, error) {
 	v := os.Getenv(ICountShiftEnv)

@@ -6,13 +6,15 @@ import (
 	"os"
 	"sync"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"github.com/ktstr-go/ktstr/internal/kernel"
 )
 
 // KernelEnv names the environment variable that picks the kernel: a kernel
 // source tree, an image file, a cache key or a version prefix. Unset, the
 // newest cached kernel is used.
-const KernelEnv = "KTSTR_KERNEL"
+const KernelEnv = env.Kernel
 
 // hostKernels caches resolved kernels by what named them.
 var hostKernels = struct {

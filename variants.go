@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/vm"
 )
@@ -19,19 +21,19 @@ import (
 // them from its flags; they work with plain go test too.
 const (
 	// GauntletEnv=1 enables gauntlet variants.
-	GauntletEnv = "KTSTR_GAUNTLET"
+	GauntletEnv = env.Gauntlet
 	// BudgetEnv=N selects the variants that cover most within N seconds.
-	BudgetEnv = "KTSTR_BUDGET_SECS"
+	BudgetEnv = env.BudgetSecs
 	// ShardEnv=K/N runs the K-th of N deterministic slices.
-	ShardEnv = "KTSTR_SHARD"
+	ShardEnv = env.Shard
 	// ListEnv=1 boots nothing and prints each variant that would run as
 	// "ktstr-variant: NAME".
-	ListEnv = "KTSTR_LIST"
+	ListEnv = env.List
 	// KernelsEnv lists several kernels (comma-separated); each variant
 	// then runs once per kernel.
-	KernelsEnv = "KTSTR_KERNELS"
+	KernelsEnv = env.Kernels
 	// MaxVCPUsEnv overrides the host's vCPU limit for gauntlet presets.
-	MaxVCPUsEnv = "KTSTR_MAX_VCPUS"
+	MaxVCPUsEnv = env.MaxVCPUs
 )
 
 // Constraints limit the gauntlet presets a test runs on. Zero fields take
@@ -200,13 +202,13 @@ func listVariant(t *testing.T, gv gauntlet.Variant) {
 		fmt.Printf("%s%s\n", listJSONPrefix, b)
 		return
 	}
-	fmt.Printf("ktstr-variant: %s\n", t.Name())
+	fmt.Printf("%s%s\n", env.VariantPrefix, t.Name())
 }
 
 // listJSON is the ListEnv value of the budget's pre-pass.
 const (
-	listJSON       = "json"
-	listJSONPrefix = "ktstr-variant-json: "
+	listJSON       = env.ListJSON
+	listJSONPrefix = env.VariantJSONPrefix
 )
 
 // listedVariant is one line of the pre-pass.

@@ -7,18 +7,20 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/ktstr-go/ktstr/internal/env"
 )
 
 // Environment variables the package reads.
 const (
 	// EnvTargetDir overrides the target directory (see TargetDir).
-	EnvTargetDir = "KTSTR_TARGET_DIR"
+	EnvTargetDir = env.TargetDir
 	// EnvSidecarDir names the exact directory to write sidecars to.
-	EnvSidecarDir = "KTSTR_SIDECAR_DIR"
+	EnvSidecarDir = env.SidecarDir
 	// EnvRunID shares one run id between processes (see RunID).
-	EnvRunID = "KTSTR_RUN_ID"
+	EnvRunID = env.RunID
 	// EnvCI marks a CI run when non-empty (as does CI; see RunSource).
-	EnvCI = "KTSTR_CI"
+	EnvCI = env.CI
 )
 
 // UnknownCommit is the project commit outside a git work tree.

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -112,7 +114,7 @@ func kernelResolveCmd() *cobra.Command {
 		Short: "Show which kernel tests would boot for KERNEL (default: $KTSTR_KERNEL, else the newest cached)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec := os.Getenv("KTSTR_KERNEL")
+			spec := os.Getenv(env.Kernel)
 			if len(args) == 1 {
 				spec = args[0]
 			}

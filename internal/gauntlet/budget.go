@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/internal/env"
 )
 
 // EnvBudgetSecs is the environment variable (and, by convention, the
 // --budget flag) holding the budget in seconds; see [ParseBudget].
-const EnvBudgetSecs = "KTSTR_BUDGET_SECS"
+const EnvBudgetSecs = env.BudgetSecs
 
 // CatalogFlags is the reference's built-in flag catalog, in the order that
 // numbers flag bits when a Variant has no DeclaredFlags.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/internal/env"
 )
 
 // Preset is a named gauntlet topology: NUMA nodes, last-level caches (LLCs,
@@ -185,7 +187,7 @@ type HostLimit struct {
 // EnvMaxVCPUs is the environment variable (and, by convention, the
 // --max-vcpus flag) that overrides the default host limit; see
 // [ResolveHostLimit].
-const EnvMaxVCPUs = "KTSTR_MAX_VCPUS"
+const EnvMaxVCPUs = env.MaxVCPUs
 
 // TCGBootCeiling is the longest estimated boot, in seconds, that the default
 // TCG host limit admits. See [DefaultHostLimit].

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
@@ -47,7 +49,7 @@ import (
 // OpsTimeoutEnv, when set, makes the binary the supervisor that sets
 // ops.timeout_ms (RunOpsTimeoutSupervisor); its value is the JSON of the
 // supervisor's configuration.
-const OpsTimeoutEnv = "KTSTR_OPS_TIMEOUT"
+const OpsTimeoutEnv = env.OpsTimeout
 
 // bpfMapUpdateElem is the bpf(2) command that fills a struct_ops map.
 const bpfMapUpdateElem = 2

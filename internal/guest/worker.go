@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/work"
@@ -22,7 +24,7 @@ import (
 // WorkerEnv is the environment variable that turns the test binary into a
 // worker process. Its value is the worker's configuration (JSON), or, as
 // before, a bare work kind name such as "spin".
-const WorkerEnv = "KTSTR_WORKER"
+const WorkerEnv = env.Worker
 
 // Worker file descriptors, as the child sees them.
 const (

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
@@ -88,7 +90,7 @@ func (e *Entry) FromArchive() bool {
 // $XDG_CACHE_HOME/ktstr/kernels, else ~/.cache/ktstr/kernels. It does not
 // create it.
 func CacheDir() (string, error) {
-	if d := os.Getenv("KTSTR_CACHE_DIR"); d != "" {
+	if d := os.Getenv(env.CacheDir); d != "" {
 		return d, nil
 	}
 	// The XDG spec says to ignore a relative XDG_CACHE_HOME.

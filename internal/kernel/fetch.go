@@ -13,13 +13,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
 )
 
 // MirrorEnv names the environment variable that gives the Debian archive
 // URI when FetchOptions.Mirror is empty.
-const MirrorEnv = "KTSTR_DEBIAN_MIRROR"
+const MirrorEnv = env.DebianMirror
 
 // FetchOptions configure Fetch. The zero value fetches the newest
 // sched_ext kernel of trixie-backports for amd64 from the first apt source

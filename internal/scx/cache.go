@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/env"
+
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 )
@@ -21,9 +23,9 @@ import (
 // Environment variables.
 const (
 	// SchedDirEnv overrides the schedulers cache directory.
-	SchedDirEnv = "KTSTR_SCHED_DIR"
+	SchedDirEnv = env.SchedDir
 	// SchedulerEnv names a directory Find looks in before the cache.
-	SchedulerEnv = "KTSTR_SCHEDULER"
+	SchedulerEnv = env.Scheduler
 )
 
 // MetadataFile describes a build directory; see Metadata.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/internal/env"
 )
 
 // Accel is the QEMU accelerator a VM runs on.
@@ -19,7 +21,7 @@ const (
 )
 
 // AccelEnv names the environment variable that forces an accelerator.
-const AccelEnv = "KTSTR_ACCEL"
+const AccelEnv = env.Accel
 
 // ChooseAccel picks the accelerator: the value of $KTSTR_ACCEL when set, else
 // KVM when a vendor KVM module is loaded and /dev/kvm opens, else TCG. A bare

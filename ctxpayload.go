@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/payload"
 )
@@ -27,10 +28,6 @@ const payloadRoot = "/ktstr/payload"
 // it (rare: the host found them through LD_LIBRARY_PATH or a non-default
 // ld.so.conf directory).
 const payloadLibraryPathFile = payloadRoot + "/.library-path"
-
-// failPayload is the failure class of a payload's failed checks, output
-// that does not parse and timeouts.
-const failPayload = "payload"
 
 // payloadGrace is how long a stopped payload has between SIGINT (most
 // tools then print their results) and SIGKILL.
@@ -420,7 +417,7 @@ func (c *Ctx) recordPayloads(res *wire.Result) {
 		}
 		res.Payloads = append(res.Payloads, w)
 		for _, f := range pr.Failures {
-			res.Failures = append(res.Failures, wire.Failure{Kind: failPayload, Message: f.String(), Detail: outputDetail(pr)})
+			res.Failures = append(res.Failures, wire.Failure{Kind: check.Payload, Message: f.String(), Detail: outputDetail(pr)})
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -64,7 +65,7 @@ func guestMain(m *testing.M) {
 	defer func() {
 		// A panic in the harness itself: report it rather than die as init.
 		if r := recover(); r != nil {
-			finishGuest(p, nil, &wire.Result{Failures: []wire.Failure{{Kind: wire.FailGuest,
+			finishGuest(p, nil, &wire.Result{Failures: []wire.Failure{{Kind: check.Guest,
 				Message: fmt.Sprint("harness panic in the guest: ", r), Detail: string(debug.Stack())}}})
 		}
 	}()
@@ -73,13 +74,13 @@ func guestMain(m *testing.M) {
 	res := &wire.Result{KernelRelease: guest.KernelRelease()}
 	got, err := guest.ReadTopology("/sys")
 	if err != nil {
-		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: "reading the guest topology: " + err.Error()})
+		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest, Message: "reading the guest topology: " + err.Error()})
 		finishGuest(p, flush, res)
 	}
 	res.Topology = got
 	guestState.topo = got
 	if diff := guest.Diff(guest.Expected(req.Topology), got); diff != nil {
-		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailTopology,
+		res.Failures = append(res.Failures, wire.Failure{Kind: check.TopologyMismatch,
 			Message: fmt.Sprintf("the guest does not see the requested topology %s", shapeLabel(req.Topology)),
 			Detail:  strings.Join(diff, "\n")})
 		finishGuest(p, flush, res)
@@ -93,7 +94,7 @@ func guestMain(m *testing.M) {
 	}
 	m.Run()
 	if guestState.result == nil {
-		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest,
+		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest,
 			Message: fmt.Sprintf("test %s did not run in the guest: the binary has no such test calling ktstr.Run", req.Test)})
 		finishGuest(p, flush, res)
 	}
@@ -184,7 +185,7 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 	}()
 	cg, err := guest.NewCgroups(guest.CgroupMount, filepath.Join(guest.CgroupMount, req.CgroupParent))
 	if err != nil {
-		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: err.Error()})
+		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest, Message: err.Error()})
 		return
 	}
 	var sched *guest.Scheduler
@@ -228,14 +229,14 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 	left, err := ctx.finish()
 	res.Leftovers = append(res.Leftovers, left...)
 	if err != nil {
-		res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailGuest, Message: "cleaning up after the body: " + err.Error()})
+		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest, Message: "cleaning up after the body: " + err.Error()})
 	}
 	res.Workers = ctx.all
 	res.Timeline = ctx.timeline
 	if ctx.checks != nil {
 		res.Checks = ctx.checks
 		for _, f := range ctx.checks.Failures {
-			res.Failures = append(res.Failures, wire.Failure{Kind: string(f.Kind), Message: f.Message})
+			res.Failures = append(res.Failures, wire.Failure{Kind: f.Kind, Message: f.Message})
 		}
 	}
 	if sched != nil {
@@ -243,7 +244,7 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 		res.Scheduler = &rep
 		if rep.FinalState != "disabled" && rep.FinalState != "" {
 			// The system must be back on the kernel's fair scheduler.
-			res.Failures = append(res.Failures, wire.Failure{Kind: wire.FailSchedNotDetached,
+			res.Failures = append(res.Failures, wire.Failure{Kind: check.SchedulerNotDetached,
 				Message: fmt.Sprintf("scheduler %s stopped but sched_ext is still %q: the system did not return to EEVDF", rep.Name, rep.FinalState),
 				Detail:  "scheduler output:\n" + rep.Output})
 		}
@@ -254,11 +255,11 @@ func guestRun(t *testing.T, spec Spec, topo Topology, body Body) {
 func runBody(ctx *Ctx, body Body) (f *wire.Failure) {
 	defer func() {
 		if r := recover(); r != nil {
-			f = &wire.Failure{Kind: wire.FailBody, Message: fmt.Sprint("test body panicked: ", r), Detail: string(debug.Stack())}
+			f = &wire.Failure{Kind: check.Body, Message: fmt.Sprint("test body panicked: ", r), Detail: string(debug.Stack())}
 		}
 	}()
 	if err := body(ctx); err != nil {
-		return &wire.Failure{Kind: wire.FailBody, Message: err.Error()}
+		return &wire.Failure{Kind: check.Body, Message: err.Error()}
 	}
 	return nil
 }

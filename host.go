@@ -277,13 +277,13 @@ func hostBoot(name string, spec Spec, topo Topology, kernelSpec string) (*hostRu
 	damaged := &kernel.DamagedError{Entry: e}
 	damaged.Entry.Damage = verr
 	if !e.FromArchive() {
-		r.Failure = &wire.Failure{Kind: wire.FailBoot, Message: damaged.Error(),
+		r.Failure = &wire.Failure{Kind: check.Boot, Message: damaged.Error(),
 			Detail: "the boot failed with: " + out.Failure.Message + "\n" + out.Failure.Detail}
 		return r, nil
 	}
 	fmt.Fprintf(os.Stderr, "ktstr: %v\n", damaged)
 	if _, err := kernel.Repair(ctx, e, kernel.FetchOptions{Log: prefixed{os.Stderr, "ktstr: "}}); err != nil {
-		r.Failure = &wire.Failure{Kind: wire.FailBoot, Message: damaged.Error() + "; fetching it again failed: " + err.Error()}
+		r.Failure = &wire.Failure{Kind: check.Boot, Message: damaged.Error() + "; fetching it again failed: " + err.Error()}
 		return r, nil
 	}
 	// Repaired in place: the same paths hold the kernel again.
@@ -413,7 +413,7 @@ func report(t *testing.T, spec Spec, topo Topology, r *hostRunResult) {
 		}
 		t.Error(msg)
 	}
-	if failed && failures[0].Kind == wire.FailPanic {
+	if failed && failures[0].Kind == check.KernelPanic {
 		t.Log("ktstr: the guest kernel panicked: a kernel crash, which may or may not be the scheduler's doing")
 	}
 }
@@ -428,9 +428,9 @@ func lastLines(b []byte, n int) string {
 
 // consoleInDetail tells the failure kinds whose detail already quotes the
 // kernel console.
-func consoleInDetail(kind string) bool {
+func consoleInDetail(kind check.Kind) bool {
 	switch kind {
-	case wire.FailPanic, wire.FailBoot, wire.FailTimeout, wire.FailNoResult:
+	case check.KernelPanic, check.Boot, check.Timeout, check.NoResult:
 		return true
 	}
 	return false

@@ -49,7 +49,7 @@ func sidecarResult(name string, spec Spec, v variant, r *hostRunResult) sidecar.
 	fs := r.failures()
 	s.Passed = len(fs) == 0
 	for _, f := range fs {
-		s.Failures = append(s.Failures, f.Kind+": "+f.Message)
+		s.Failures = append(s.Failures, string(f.Kind)+": "+f.Message)
 	}
 	if res := r.Result; res != nil {
 		fillSidecarStats(&s, res)

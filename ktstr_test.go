@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/cpuset"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/work"
@@ -111,7 +112,7 @@ func testSpinnersEEVDF(t *testing.T) {
 // expectFailure runs body in a VM for spec's first topology and checks that
 // the run fails with kind and a message containing each of want. On the
 // host it returns the run's first failure (nil if it had none).
-func expectFailure(t *testing.T, spec Spec, body Body, kind string, want ...string) *wire.Failure {
+func expectFailure(t *testing.T, spec Spec, body Body, kind check.Kind, want ...string) *wire.Failure {
 	t.Helper()
 	topo := spec.topologies()[0]
 	var first *wire.Failure
@@ -153,7 +154,7 @@ func testTopologyMismatchFails(t *testing.T) {
 	wrong := Topo(1, 2, 1, 1)
 	expectFailure(t, Spec{Topology: Topo(1, 1, 2, 1), bootTopology: &wrong},
 		func(*Ctx) error { return nil },
-		wire.FailTopology, "1n1l2c1t", "LLCs: want 1 [0-1], got 2 [0] [1]")
+		check.TopologyMismatch, "1n1l2c1t", "LLCs: want 1 [0-1], got 2 [0] [1]")
 }
 
 func testSchedulerExitingAtOnceFails(t *testing.T) {
@@ -169,19 +170,19 @@ func testSchedulerExitingAtOnceFails(t *testing.T) {
 	}
 	expectFailure(t, Spec{Scheduler: Scheduler{Name: "broken", Path: sh, Args: []string{"-c", "echo cannot load the BPF program >&2; exit 3"}}},
 		func(*Ctx) error { return nil },
-		wire.FailSchedNotAttached, "exited before attaching: exit status 3", "cannot load the BPF program")
+		check.SchedulerNotAttached, "exited before attaching: exit status 3", "cannot load the BPF program")
 }
 
 func testKernelPanicIsReported(t *testing.T) {
 	expectFailure(t, Spec{},
 		func(*Ctx) error { return os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0) },
-		wire.FailPanic, "Kernel panic - not syncing")
+		check.KernelPanic, "Kernel panic - not syncing")
 }
 
 func testHangingBodyTimesOut(t *testing.T) {
 	expectFailure(t, Spec{Timeout: 30 * time.Second},
 		func(*Ctx) error { select {} },
-		wire.FailTimeout, "timed out after 30s")
+		check.Timeout, "timed out after 30s")
 }
 
 func testBodyErrorFails(t *testing.T) {
@@ -192,7 +193,7 @@ func testBodyErrorFails(t *testing.T) {
 			}
 			return errors.New("the body says no")
 		},
-		wire.FailBody, "the body says no")
+		check.Body, "the body says no")
 }
 
 // TestVM boots real kernels. Its subtests run two at a time (two VMs give
@@ -246,7 +247,7 @@ func testBootRetry(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs := r.failures()
-		if len(fs) == 0 || fs[0].Kind != wire.FailBoot {
+		if len(fs) == 0 || fs[0].Kind != check.Boot {
 			t.Fatalf("failures %+v; want a boot failure", fs)
 		}
 		if !r.Retried {

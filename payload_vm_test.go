@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
@@ -227,7 +228,7 @@ func testPayloadFailures(t *testing.T) {
 		fs := r.failures()
 		var got []string
 		for _, f := range fs {
-			if f.Kind != failPayload {
+			if f.Kind != check.Payload {
 				t.Errorf("unexpected %s failure: %s\n%s", f.Kind, f.Message, f.Detail)
 				continue
 			}

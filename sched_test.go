@@ -2,18 +2,19 @@ package ktstr
 
 import (
 	"fmt"
-	"github.com/ktstr-go/ktstr/work"
 	"os"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/work"
 
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/internal/guest"
-	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
 // scxSimple is the kernel's own example scheduler, built by
@@ -55,7 +56,7 @@ func testSchedulerDies(t *testing.T) {
 			time.Sleep(time.Second)
 			return nil
 		},
-		wire.FailSchedDied, "scheduler scx_simple died during the test: signal: killed")
+		check.SchedulerDied, "scheduler scx_simple died during the test: signal: killed")
 }
 
 // testSchedulerEjected has the kernel throw the scheduler out (SysRq-S, as
@@ -70,7 +71,7 @@ func testSchedulerEjected(t *testing.T) {
 			time.Sleep(time.Second)
 			return nil
 		},
-		wire.FailSchedEjected, "scheduler scx_simple was ejected by the kernel", "sysrq")
+		check.SchedulerEjected, "scheduler scx_simple was ejected by the kernel", "sysrq")
 }
 
 // testWatchdogForced checks that the guest put the stall watchdog timeout

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/scheds/ktstrsched/faults"
 )
 
@@ -61,7 +61,7 @@ func TestWatchdogBound(t *testing.T) {
 				}
 				_, err = w.Stop()
 				return err
-			}, wire.FailSchedEjected, "runnable task stall")
+			}, check.SchedulerEjected, "runnable task stall")
 			if f == nil {
 				return // in the guest, or the run already failed the test
 			}

@@ -45,33 +45,6 @@ func ByCgroup(reports ...work.Report) []Group {
 	return groups
 }
 
-// Kind classifies a [Failure].
-type Kind string
-
-// The failure kinds, one per check (Throughput and WakeLatency cover two
-// limits each).
-const (
-	// Starved: a worker did no work (NotStarved).
-	Starved Kind = "starved"
-	// Unfair: off-CPU time spread too wide (MaxSpreadPct).
-	Unfair Kind = "unfair"
-	// Stuck: a worker went unscheduled too long (MaxGap).
-	Stuck Kind = "stuck"
-	// Isolation: a worker ran outside its cpuset (Isolation).
-	Isolation Kind = "isolation"
-	// Throughput: work rates too uneven or too low (MaxThroughputCV,
-	// MinWorkRate).
-	Throughput Kind = "throughput"
-	// WakeLatency: wake-ups too slow or too uneven (MaxP99WakeLatency,
-	// MaxWakeLatencyCV).
-	WakeLatency Kind = "wake-latency"
-	// Migration: too many CPU migrations (MaxMigrationRatio).
-	Migration Kind = "migration"
-	// PageLocality: too many pages off the policy's nodes
-	// (MinPageLocality).
-	PageLocality Kind = "page-locality"
-)
-
 // Failure is one finding of a check.
 type Failure struct {
 	// Kind is the check that failed.

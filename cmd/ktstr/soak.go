@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/gotest"
-	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
 // soakOptions is a `ktstr soak` command line.
@@ -80,7 +80,7 @@ type soakFailure struct {
 
 // infrastructureKinds are the failure kinds that say the harness, not the
 // scheduler or the test, failed.
-var infrastructureKinds = []string{wire.FailNoResult, wire.FailBoot, wire.FailHost, wire.FailTimeout, wire.FailPanic, wire.FailGuest}
+var infrastructureKinds = []check.Kind{check.NoResult, check.Boot, check.Host, check.Timeout, check.KernelPanic, check.Guest}
 
 // runSoak runs the rounds and prints the report; it returns how many
 // variants failed in all.
@@ -150,12 +150,12 @@ func printSoakReport(out io.Writer, fails []soakFailure, passed, total, rounds i
 	for _, f := range fails {
 		byKind[f.kind]++
 		byTest[f.test] = append(byTest[f.test], f)
-		if slices.Contains(infrastructureKinds, f.kind) {
+		if slices.Contains(infrastructureKinds, check.Kind(f.kind)) {
 			infra++
 		}
 	}
 	fmt.Fprintf(out, "\n%d rounds in %s: %d of %d variant runs passed; %d failures, %d of them infrastructure (%s)\n",
-		rounds, took.Round(time.Second), passed, total, len(fails), infra, strings.Join(infrastructureKinds, ", "))
+		rounds, took.Round(time.Second), passed, total, len(fails), infra, kindList(infrastructureKinds))
 	if len(fails) == 0 {
 		return
 	}
@@ -205,4 +205,13 @@ func busyLoops(n int) (stop func()) {
 		}()
 	}
 	return func() { close(done) }
+}
+
+// kindList joins kinds for a message.
+func kindList(kinds []check.Kind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -62,7 +63,7 @@ type Scheduler struct {
 // running.
 func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	if SchedExtState() == "" {
-		return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
+		return nil, &wire.Failure{Kind: check.SchedulerNotAttached,
 			Message: fmt.Sprintf("scheduler %s: this kernel has no sched_ext (%s missing); use a kernel built with CONFIG_SCHED_CLASS_EXT=y (ktstr kernel fetch gets one)", spec.Name, scxDir)}
 	}
 	enableSchedExtEvents()
@@ -77,7 +78,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	t0 := time.Now()
 	if err := s.start(); err != nil {
-		return nil, &wire.Failure{Kind: wire.FailSchedNotAttached, Message: fmt.Sprintf("scheduler %s: start %s: %v", spec.Name, spec.Path, err)}
+		return nil, &wire.Failure{Kind: check.SchedulerNotAttached, Message: fmt.Sprintf("scheduler %s: start %s: %v", spec.Name, spec.Path, err)}
 	}
 	go func() {
 		s.exitErr = s.cmd.Wait()
@@ -98,7 +99,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 			if f := s.ejectedUnseen(seq); f != nil {
 				return nil, f
 			}
-			return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
+			return nil, &wire.Failure{Kind: check.SchedulerNotAttached,
 				Message: fmt.Sprintf("scheduler %s exited before attaching: %s", spec.Name, s.report.Exit),
 				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
 		case <-deadline:
@@ -107,7 +108,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 			if f := s.ejectedUnseen(seq); f != nil {
 				return nil, f
 			}
-			return nil, &wire.Failure{Kind: wire.FailSchedNotAttached,
+			return nil, &wire.Failure{Kind: check.SchedulerNotAttached,
 				Message: fmt.Sprintf("scheduler %s did not attach within %v (sched_ext state %q)", spec.Name, timeout, state),
 				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
 		case <-tick.C:
@@ -184,17 +185,17 @@ func (s *Scheduler) Check() *wire.Failure {
 		// The kernel threw it out; the process usually exits after that,
 		// so this is the primary cause.
 		s.fill()
-		return &wire.Failure{Kind: wire.FailSchedEjected,
+		return &wire.Failure{Kind: check.SchedulerEjected,
 			Message: fmt.Sprintf("scheduler %s was ejected by the kernel: %s", s.spec.Name, reason),
 			Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail() + traceDetail()}
 	}
 	if dead {
 		s.fill()
-		return &wire.Failure{Kind: wire.FailSchedDied,
+		return &wire.Failure{Kind: check.SchedulerDied,
 			Message: fmt.Sprintf("scheduler %s died during the test: %s", s.spec.Name, s.report.Exit),
 			Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
 	}
-	return &wire.Failure{Kind: wire.FailSchedEjected,
+	return &wire.Failure{Kind: check.SchedulerEjected,
 		Message: fmt.Sprintf("scheduler %s is no longer attached (sched_ext state %q) and the kernel gave no reason", s.spec.Name, SchedExtState()),
 		Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
 }
@@ -440,7 +441,7 @@ func (s *Scheduler) ejectedUnseen(seq int) *wire.Failure {
 		return nil
 	}
 	s.fill()
-	return &wire.Failure{Kind: wire.FailSchedEjected,
+	return &wire.Failure{Kind: check.SchedulerEjected,
 		Message: fmt.Sprintf("scheduler %s was ejected by the kernel right after attaching, before the harness could see it attached: %s", s.spec.Name, reason),
 		Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail() + traceDetail()}
 }

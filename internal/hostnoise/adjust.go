@@ -160,7 +160,7 @@ func heldWhileRunning(workers []work.Report, cgroup string, rec *Record) time.Du
 // replaceFailure rewrites (or, with drop, removes) the run failure that
 // mirrors a check failure: same kind, same message.
 func replaceFailure(res *wire.Result, kind check.Kind, old, msg string, drop bool) {
-	i := slices.IndexFunc(res.Failures, func(f wire.Failure) bool { return f.Kind == string(kind) && f.Message == old })
+	i := slices.IndexFunc(res.Failures, func(f wire.Failure) bool { return f.Kind == kind && f.Message == old })
 	if i < 0 {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -401,7 +402,7 @@ func TestDiagnose(t *testing.T) {
 		console    string
 		stderr     string
 		exitErr    error
-		kind       string
+		kind       check.Kind
 		message    string
 		detailHas  []string
 		detailLack []string
@@ -410,20 +411,20 @@ func TestDiagnose(t *testing.T) {
 			name:      "panic",
 			console:   panicConsole,
 			exitErr:   errors.New("exit status 0"),
-			kind:      wire.FailPanic,
+			kind:      check.KernelPanic,
 			message:   "guest kernel panic: Kernel panic - not syncing: sysrq triggered crash",
 			detailHas: []string{"sysrq: Trigger a crash", "Rebooting in 1 seconds"},
 		},
 		{
 			name:    "panic on the last line without a newline",
 			console: "booting\nKernel panic - not syncing: Attempted to kill init! exitcode=0x00000100",
-			kind:    wire.FailPanic,
+			kind:    check.KernelPanic,
 			message: "guest kernel panic: Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100",
 		},
 		{
 			name:       "no panic, QEMU exited cleanly",
 			console:    "[    0.1] Linux version 6.12.0\n[    0.9] reboot: Power down\n",
-			kind:       wire.FailNoResult,
+			kind:       check.NoResult,
 			message:    "guest ended without a result",
 			detailHas:  []string{"reboot: Power down"},
 			detailLack: []string{"QEMU stderr"},
@@ -433,7 +434,7 @@ func TestDiagnose(t *testing.T) {
 			console:   "",
 			stderr:    "qemu-system-x86_64: -smp 4,dies=2: unsupported\n",
 			exitErr:   errors.New("exit status 1"),
-			kind:      wire.FailNoResult,
+			kind:      check.NoResult,
 			message:   "guest ended without a result (QEMU: exit status 1)",
 			detailHas: []string{"QEMU stderr:\nqemu-system-x86_64: -smp 4,dies=2: unsupported\nconsole:\n"},
 		},

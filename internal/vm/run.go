@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/hostnoise"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -271,14 +272,14 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	case <-bootTimer.C:
 		kill()
 		exitErr = <-exited
-		out.Failure = &wire.Failure{Kind: wire.FailBoot,
+		out.Failure = &wire.Failure{Kind: check.Boot,
 			Message: fmt.Sprintf("QEMU did not connect to the guest port within %v", c.BootTimeout),
 			Detail:  tail(console.Bytes(), 40)}
 		return finish(), errBootStall
 	case <-ctx.Done():
 		kill()
 		<-exited
-		out.Failure = &wire.Failure{Kind: wire.FailHost, Message: "cancelled: " + ctx.Err().Error()}
+		out.Failure = &wire.Failure{Kind: check.Host, Message: "cancelled: " + ctx.Err().Error()}
 		return finish(), nil
 	}
 	defer conn.Close()
@@ -321,16 +322,16 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 			}
 			kill()
 			exitErr = <-exited
-			out.Failure = &wire.Failure{Kind: wire.FailBoot,
+			out.Failure = &wire.Failure{Kind: check.Boot,
 				Message: fmt.Sprintf("guest did not reach init within %v", c.BootTimeout),
 				Detail:  tail(console.Bytes(), 40)}
 			return finish(), errBootStall
 		case <-deadline.C:
-			return stop(&wire.Failure{Kind: wire.FailTimeout,
+			return stop(&wire.Failure{Kind: check.Timeout,
 				Message: fmt.Sprintf("VM timed out after %v (set Spec.Timeout to allow more)", c.Timeout),
 				Detail:  "last guest output:\n" + tail(output.Bytes(), 20) + "\nconsole:\n" + tail(console.Bytes(), 20)}), nil
 		case <-ctx.Done():
-			return stop(&wire.Failure{Kind: wire.FailHost, Message: "cancelled: " + ctx.Err().Error()}), nil
+			return stop(&wire.Failure{Kind: check.Host, Message: "cancelled: " + ctx.Err().Error()}), nil
 		case <-afterResult:
 			out.PowerOffKilled = true
 			return stop(nil), nil
@@ -373,11 +374,11 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	out.Result = l.received()
 	if out.Result == nil {
 		out.Failure = diagnose(console.Bytes(), stderr.Bytes(), exitErr, "guest ended without a result")
-		if !hello && out.Failure.Kind != wire.FailPanic {
+		if !hello && out.Failure.Kind != check.KernelPanic {
 			if msg := qemuError(stderr.Bytes(), exitErr); msg != "" {
 				// QEMU itself refused (a kernel it cannot load, say):
 				// booting again would fail the same way.
-				out.Failure.Kind = wire.FailBoot
+				out.Failure.Kind = check.Boot
 				out.Failure.Message = "QEMU failed before the guest reached init: " + msg
 				return finish(), nil
 			}
@@ -412,7 +413,7 @@ func diagnose(console, stderr []byte, exitErr error, what string) *wire.Failure 
 		if j := bytes.IndexByte(line, '\n'); j >= 0 {
 			line = line[:j]
 		}
-		return &wire.Failure{Kind: wire.FailPanic,
+		return &wire.Failure{Kind: check.KernelPanic,
 			Message: "guest kernel panic: " + strings.TrimSpace(string(line)),
 			Detail:  tail(console, 40)}
 	}
@@ -424,7 +425,7 @@ func diagnose(console, stderr []byte, exitErr error, what string) *wire.Failure 
 	if len(stderr) > 0 {
 		detail = "QEMU stderr:\n" + tail(stderr, 20) + "\nconsole:\n" + detail
 	}
-	return &wire.Failure{Kind: wire.FailNoResult, Message: msg, Detail: detail}
+	return &wire.Failure{Kind: check.NoResult, Message: msg, Detail: detail}
 }
 
 // tail returns the last n lines of b.

@@ -147,24 +147,6 @@ type Message struct {
 	Clock time.Duration `json:"clock,omitempty"`
 }
 
-// Failure classes. They let the host tell a scheduler bug from a harness or
-// test bug.
-const (
-	FailBody             = "body"              // the test body returned an error or panicked
-	FailTopology         = "topology-mismatch" // the guest does not see the requested topology
-	FailSchedNotAttached = "scheduler-not-attached"
-	FailSchedDied        = "scheduler-died"         // the scheduler process exited during the test
-	FailSchedEjected     = "scheduler-ejected"      // the kernel disabled the scheduler
-	FailSchedNotDetached = "scheduler-not-detached" // sched_ext still on after the scheduler stopped
-	FailGuest            = "guest"                  // the harness inside the guest failed
-	// Host-side classes, decided without a guest result.
-	FailPanic    = "kernel-panic"
-	FailTimeout  = "timeout"
-	FailBoot     = "boot"
-	FailHost     = "host"
-	FailNoResult = "no-result"
-)
-
 // Result is what the guest reports at the end.
 type Result struct {
 	Passed bool `json:"passed"`
@@ -192,8 +174,8 @@ type Result struct {
 
 // Failure is one reason a test failed.
 type Failure struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
+	Kind    check.Kind `json:"kind"`
+	Message string     `json:"message"`
 	// Detail is long supporting text: a diff, a log tail, a stack.
 	Detail string `json:"detail,omitempty"`
 }

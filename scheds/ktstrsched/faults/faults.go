@@ -34,7 +34,6 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/check"
-	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
 // CgroupDir is where a test body's cgroups are in the guest (the
@@ -60,7 +59,7 @@ type FaultCase struct {
 	// WantKind is the class of the run's first failure:
 	// "scheduler-ejected", "scheduler-died", or a check's kind such as
 	// "starved" or "stuck", or "body".
-	WantKind string
+	WantKind check.Kind
 	// WantText must each appear in the first failure's message or
 	// detail.
 	WantText []string
@@ -106,7 +105,7 @@ func FaultCases() []FaultCase {
 			// from --timeout) instead of the harness's forced one.
 			Spec:     ktstr.Spec{Topology: twoCPUs, Watchdog: -1},
 			Body:     stallBody,
-			WantKind: wire.FailSchedEjected,
+			WantKind: check.SchedulerEjected,
 			WantText: []string{"runnable task stall", "failed to run for"},
 			Note:     "the tasks of one cgroup are never dispatched; the kernel's watchdog (2 s, set by the scheduler) ejects it",
 		},
@@ -115,7 +114,7 @@ func FaultCases() []FaultCase {
 			Args:     []string{"--stop-after", "1s", "--timeout", "2s"},
 			Spec:     ktstr.Spec{Topology: twoCPUs, Watchdog: -1},
 			Body:     spinUntilGone("all", 3),
-			WantKind: wire.FailSchedEjected,
+			WantKind: check.SchedulerEjected,
 			WantText: []string{"runnable task stall"},
 			Note:     "nothing is dispatched from 1 s on; the watchdog ejects the scheduler",
 		},
@@ -124,7 +123,7 @@ func FaultCases() []FaultCase {
 			Args:     []string{"--escape-cgroup", CgroupDir + "/escapee"},
 			Spec:     ktstr.Spec{Topology: twoCPUs},
 			Body:     escapeBody,
-			WantKind: wire.FailSchedEjected,
+			WantKind: check.SchedulerEjected,
 			WantText: []string{"runtime error", "not allowed for"},
 			Note: "the cgroup's tasks are dispatched to a CPU outside their cpuset; the kernel refuses the dispatch and ejects the scheduler. " +
 				"No sched_ext scheduler can run a task outside its cpuset, so the harness's isolation check is never what catches this",
@@ -134,7 +133,7 @@ func FaultCases() []FaultCase {
 			Args:     []string{"--pin-cgroup", CgroupDir + "/pinned"},
 			Spec:     ktstr.Spec{Topology: twoCPUs},
 			Body:     pinBody,
-			WantKind: wire.FailBody,
+			WantKind: check.Body,
 			WantText: []string{"pinned", "ran only on CPU"},
 			Note: "the misplacement the kernel allows: a cgroup's tasks all on the first CPU of its cpuset. " +
 				"No harness check flags it (the workers stay inside their cpuset and progress); the body measures it",
@@ -146,7 +145,7 @@ func FaultCases() []FaultCase {
 			// default 4 s watchdog: keep the scheduler's (30 s).
 			Spec:     ktstr.Spec{Topology: twoCPUs, Watchdog: -1},
 			Body:     starveBody,
-			WantKind: string(check.Starved),
+			WantKind: check.Starved,
 			WantText: []string{"cgroup low: worker", "starved"},
 			Note:     "nice-19 workers (weight 1) run only on idle CPUs, and CPU hogs keep every CPU busy",
 		},
@@ -155,7 +154,7 @@ func FaultCases() []FaultCase {
 			Args:     []string{"--error-after", "1s"},
 			Spec:     ktstr.Spec{Topology: twoCPUs},
 			Body:     spinUntilGone("all", 2),
-			WantKind: wire.FailSchedEjected,
+			WantKind: check.SchedulerEjected,
 			WantText: []string{"scx_bpf_error", "ktstr: injected error 1000 ms after loading"},
 			Note:     "the BPF program calls scx_bpf_error() after 1 s; the kernel ejects the scheduler (exit kind 1025, reason \"scx_bpf_error\")",
 		},
@@ -164,7 +163,7 @@ func FaultCases() []FaultCase {
 			Args:     []string{"--exit-after", "1s"},
 			Spec:     ktstr.Spec{Topology: twoCPUs},
 			Body:     spinUntilGone("all", 2),
-			WantKind: wire.FailSchedDied,
+			WantKind: check.SchedulerDied,
 			WantText: []string{"exit status 2", "injected exit"},
 			Note:     "the BPF program calls scx_bpf_exit() after 1 s and the scheduler process exits 2: a scheduler death",
 		},
@@ -180,7 +179,7 @@ func FaultCases() []FaultCase {
 			Spec: ktstr.Spec{Topology: twoCPUs, Duration: 3 * time.Second,
 				Assert: check.Assert{MaxGap: check.Set(500 * time.Millisecond)}},
 			Body:     slowBody,
-			WantKind: string(check.Stuck),
+			WantKind: check.Stuck,
 			WantText: []string{"stuck", "limit 500 ms"},
 			Note: "one cgroup's tasks, when put back in the queue still runnable, wait 800 ms before being dispatched again; " +
 				"a 500 ms gap limit catches it (the measured gaps were about 1.6 s)",

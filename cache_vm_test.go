@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr/internal/cachedir"
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 )
 
@@ -24,46 +26,38 @@ import (
 //     the entry came from the Debian archive it is fetched again and the
 //     test boots and passes.
 func TestVMDamagedKernel(t *testing.T) {
-	if !inGuest() && testing.Short() {
+	if !guest.Active() && testing.Short() {
 		t.Skip("boots VMs and fetches a kernel")
 	}
 	t.Run("Truncated", func(t *testing.T) {
+		if guest.Active() {
+			return
+		}
+		entry := copyCachedKernel(t, "local:test")
+		vmlinux := filepath.Join(entry, kernel.VmlinuxFile)
+		fi, _ := os.Stat(vmlinux)
+		if err := os.Truncate(vmlinux, fi.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+		// Refused before any VM boots: the boot's error is the verdict.
 		spec := Spec{}
-		topo := spec.topologies()[0]
-		t.Run(topo.String(), func(t *testing.T) {
-			if inGuest() || skipHostOnly(t, spec, topo) {
-				return
+		v := firstVariant(t, spec)
+		v.kernel = entry
+		_, err := host.Boot(spec.job(v, t.Name(), t.Name()))
+		if err == nil {
+			t.Fatal("a truncated kernel was booted")
+		}
+		for _, want := range []string{"is damaged, not booted", "vmlinux: ", "bytes, ", "when stored", "remove " + entry} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
 			}
-			entry := copyCachedKernel(t, "local:test")
-			vmlinux := filepath.Join(entry, kernel.VmlinuxFile)
-			fi, _ := os.Stat(vmlinux)
-			if err := os.Truncate(vmlinux, fi.Size()/2); err != nil {
-				t.Fatal(err)
-			}
-			_, err := hostBoot(t.Name(), spec, topo, entry)
-			if err == nil {
-				t.Fatal("a truncated kernel was booted")
-			}
-			for _, want := range []string{"is damaged, not booted", "vmlinux: ", "bytes, ", "when stored", "remove " + entry} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q lacks %q", err, want)
-				}
-			}
-			t.Logf("got, as wanted: %v", err)
-		})
+		}
+		t.Logf("got, as wanted: %v", err)
 	})
 	t.Run("ChangedInPlace", func(t *testing.T) {
-		spec := Spec{}
-		topo := spec.topologies()[0]
-		t.Run(topo.String(), func(t *testing.T) {
-			if inGuest() {
-				guestRun(t, spec, topo, func(*Ctx) error { return nil })
-				return
-			}
-			if skipHostOnly(t, spec, topo) {
-				return
-			}
-			entry := copyCachedKernel(t, "")
+		entry := ""
+		if !guest.Active() {
+			entry = copyCachedKernel(t, "")
 			vmlinux := filepath.Join(entry, kernel.VmlinuxFile)
 			fi, _ := os.Stat(vmlinux)
 			f, err := os.OpenFile(vmlinux, os.O_WRONLY, 0)
@@ -75,16 +69,13 @@ func TestVMDamagedKernel(t *testing.T) {
 			}
 			f.Close()
 			os.Chtimes(vmlinux, fi.ModTime(), fi.ModTime())
-
-			r, err := hostBoot(t.Name(), spec, topo, entry)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fs := r.failures(); len(fs) > 0 {
+		}
+		vmTestOn(t, Spec{}, entry, func(*Ctx) error { return nil }, func(t *testing.T, r *host.Outcome) {
+			if fs := r.Failures(); len(fs) > 0 {
 				t.Fatalf("failures after the repair: %+v", fs)
 			}
-			if !strings.Contains(r.repaired, "was damaged") || !strings.Contains(r.repaired, "vmlinux: content changed") {
-				t.Errorf("the run does not say the kernel was repaired: %q", r.repaired)
+			if !strings.Contains(r.Repaired, "was damaged") || !strings.Contains(r.Repaired, "vmlinux: content changed") {
+				t.Errorf("the run does not say the kernel was repaired: %q", r.Repaired)
 			}
 			if r.Retried {
 				t.Error("QEMU's refusal of the image was retried as a boot stall")
@@ -92,7 +83,7 @@ func TestVMDamagedKernel(t *testing.T) {
 			if err := kernel.Verify(filepath.Dir(entry), filepath.Base(entry)); err != nil {
 				t.Errorf("the repaired entry does not verify: %v", err)
 			}
-			t.Logf("got, as wanted: %s", r.repaired)
+			t.Logf("got, as wanted: %s", r.Repaired)
 		})
 	})
 }
@@ -102,7 +93,7 @@ func TestVMDamagedKernel(t *testing.T) {
 // copy's directory. A non-empty source replaces the entry's.
 func copyCachedKernel(t *testing.T, source string) string {
 	t.Helper()
-	k, err := hostKernel("")
+	k, err := host.ResolveKernel("")
 	if err != nil {
 		t.Fatal(err)
 	}

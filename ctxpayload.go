@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,53 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/layout"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/payload"
 )
 
-// payloadRoot is the guest directory holding payload binaries, one
-// directory per payload: /ktstr/payload/<name>/<binary>.
-const payloadRoot = "/ktstr/payload"
-
-// payloadLibraryPathFile, when packed, holds the LD_LIBRARY_PATH payloads
-// need: guest directories of libraries that the loader finds only through
-// it (rare: the host found them through LD_LIBRARY_PATH or a non-default
-// ld.so.conf directory).
-const payloadLibraryPathFile = payloadRoot + "/.library-path"
-
 // payloadGrace is how long a stopped payload has between SIGINT (most
 // tools then print their results) and SIGKILL.
 const payloadGrace = 5 * time.Second
-
-// guestPayloadPath is where p's binary lives in the guest. It depends only
-// on the declaration, so host and guest agree without the host's files.
-func guestPayloadPath(p payload.Payload) string {
-	return payloadRoot + "/" + p.Name + "/" + filepath.Base(p.Binary)
-}
-
-func init() {
-	// In the guest, put the payload directories on $PATH, so the body can
-	// also run payload binaries by name. The kernel starts init without a
-	// PATH.
-	if os.Getpid() != 1 {
-		return
-	}
-	var dirs []string
-	ents, _ := os.ReadDir(payloadRoot)
-	for _, e := range ents {
-		if e.IsDir() {
-			dirs = append(dirs, filepath.Join(payloadRoot, e.Name()))
-		}
-	}
-	path := os.Getenv("PATH")
-	if path == "" {
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	if len(dirs) > 0 {
-		path = strings.Join(dirs, ":") + ":" + path
-	}
-	os.Setenv("PATH", path)
-}
 
 // PayloadOption configures one run of a payload.
 type PayloadOption func(*payloadConfig)
@@ -123,7 +83,7 @@ func (c *Ctx) StartPayload(p payload.Payload, opts ...PayloadOption) (*PayloadRu
 	for _, o := range opts {
 		o(&cfg)
 	}
-	bin := guestPayloadPath(p)
+	bin := layout.PayloadPath(p.Name, p.Binary)
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("payload %s: %s is not in the guest: list the payload in Spec.Payloads so the host packs it%s", p.Name, bin, packedPayloads())
 	}
@@ -158,7 +118,7 @@ func (c *Ctx) StartPayload(p payload.Payload, opts ...PayloadOption) (*PayloadRu
 	cmd.Dir = "/tmp"
 	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
 	cmd.Env = os.Environ()
-	if lp, err := os.ReadFile(payloadLibraryPathFile); err == nil && len(strings.TrimSpace(string(lp))) > 0 {
+	if lp, err := os.ReadFile(layout.PayloadLibraryPath); err == nil && len(strings.TrimSpace(string(lp))) > 0 {
 		cmd.Env = append(cmd.Env, "LD_LIBRARY_PATH="+strings.TrimSpace(string(lp)))
 	}
 	// Its own process group, so a stop reaches everything it forks;
@@ -193,7 +153,7 @@ func payloadCgroupLabel(name string) string {
 // packedPayloads lists the payloads in the guest, for error messages.
 func packedPayloads() string {
 	var names []string
-	ents, _ := os.ReadDir(payloadRoot)
+	ents, _ := os.ReadDir(layout.Payloads)
 	for _, e := range ents {
 		if e.IsDir() {
 			names = append(names, e.Name())
@@ -469,4 +429,13 @@ func (c *capture) tail() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return string(c.ring)
+}
+
+// lastLines is TEMPORARY until the shared helper lands.
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
 }

@@ -1,8 +1,6 @@
 package ktstr
 
-// Hooks for the external test package (faults_test.go), which imports
-// packages that import this one.
-var (
-	ExpectFailure = expectFailure
-	InGuest       = inGuest
-)
+// ExpectFailure is expectFailure for the external test package
+// (faults_test.go, watchdog_test.go), which imports packages that import
+// this one.
+var ExpectFailure = expectFailure

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/scheds/ktstrsched/faults"
 )
 
@@ -14,7 +15,7 @@ import (
 // for slow dispatch, and the body's own finding for a pinned cgroup.
 func TestFaults(t *testing.T) {
 	bin := "/ktstr/bin/" + faults.BinaryName // in the guest, only the name counts
-	if !ktstr.InGuest() {
+	if !guest.Active() {
 		var err error
 		if bin, err = faults.BuildScheduler(t.TempDir()); err != nil {
 			t.Fatal(err)

@@ -34,6 +34,7 @@ import (
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/payload"
 )
@@ -189,9 +190,9 @@ func Main(m *testing.M) {
 		os.Exit(0)
 	}
 	if os.Getpid() == 1 {
-		guestMain(m) // never returns
+		guest.Init(m) // never returns
 	}
-	os.Exit(hostMain(m))
+	os.Exit(host.Main(m))
 }
 
 // Run runs body inside a VM for every variant of spec and fails t with
@@ -228,12 +229,12 @@ func Run(t *testing.T, spec Spec, body Body) {
 		return
 	}
 	t.Run("gauntlet", func(t *testing.T) {
-		if !inGuest() && !gauntletEnabled() {
+		if !guest.Active() && !gauntletEnabled() {
 			t.Skipf("gauntlet variants run with %s=1 (ktstr test --gauntlet)", GauntletEnv)
 		}
-		accel, _, err := hostAccel()
-		if inGuest() {
-			accel = vm.Accel(guestState.req.Accel)
+		accel, _, err := host.Accel()
+		if guest.Active() {
+			accel = vm.Accel(guest.Request().Accel)
 		} else if err != nil {
 			t.Fatalf("ktstr: %v", err)
 		}
@@ -261,23 +262,21 @@ func Run(t *testing.T, spec Spec, body Body) {
 	})
 }
 
-// runVariant runs one leaf: in the guest, the body; on the host, lists it,
-// skips it when a budget or shard left it out, or boots it.
+// runVariant runs one leaf: in the guest, the body; on the host, the VM
+// (package host lists, skips or boots it, and judges the outcome).
 func runVariant(t *testing.T, spec Spec, v variant, test string, body Body) {
-	spec.Scheduler.Args = spec.schedulerArgs(v.profile)
-	if inGuest() {
-		guestRun(t, spec, v.topo, body)
+	runJudged(t, spec, v, test, body, nil)
+}
+
+// runJudged is runVariant with the host's outcome handed to judge; nil is
+// the standard judge. Tests that expect a failure judge it themselves.
+func runJudged(t *testing.T, spec Spec, v variant, test string, body Body, judge host.Judge) {
+	t.Helper()
+	if guest.Active() {
+		guest.RunVariant(t, newGuestBody(spec, body))
 		return
 	}
-	if ok, why := selected(t.Name()); !ok {
-		writeSkipped(t, spec, v, "not selected: "+why)
-		t.Skip("not selected: " + why)
-	}
-	if listing() {
-		listVariant(t, v.describe(test, t.Name(), spec))
-		t.Skip("listed")
-	}
-	hostRun(t, spec, v)
+	host.Run(t, spec.job(v, test, t.Name()), judge)
 }
 
 func gauntletLabel(k string) string {

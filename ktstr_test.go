@@ -13,6 +13,8 @@ import (
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/cpuset"
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/work"
 )
@@ -109,26 +111,44 @@ func testSpinnersEEVDF(t *testing.T) {
 	}, spinnersBody)
 }
 
+// vmTest boots body in a VM for spec's first topology, as the subtest named
+// by the topology, and hands the outcome to judge on the host: the one way
+// this package's tests boot a variant, the way runVariant does with the
+// standard judge.
+func vmTest(t *testing.T, spec Spec, body Body, judge host.Judge) {
+	t.Helper()
+	vmTestOn(t, spec, "", body, judge)
+}
+
+// vmTestOn is vmTest on the kernel named kernel ("" for the default).
+func vmTestOn(t *testing.T, spec Spec, kernel string, body Body, judge host.Judge) {
+	t.Helper()
+	v := firstVariant(t, spec)
+	v.kernel = kernel
+	t.Run(v.topo.String(), func(t *testing.T) {
+		runJudged(t, spec, v, t.Name(), body, judge)
+	})
+}
+
+// firstVariant is the base variant of spec's first topology.
+func firstVariant(t testing.TB, spec Spec) variant {
+	t.Helper()
+	profile, err := spec.baseProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := spec.topologies()[0]
+	return variant{preset: topologyPreset(topo), topo: topo, profile: profile}
+}
+
 // expectFailure runs body in a VM for spec's first topology and checks that
 // the run fails with kind and a message containing each of want. On the
 // host it returns the run's first failure (nil if it had none).
 func expectFailure(t *testing.T, spec Spec, body Body, kind check.Kind, want ...string) *wire.Failure {
 	t.Helper()
-	topo := spec.topologies()[0]
 	var first *wire.Failure
-	t.Run(topo.String(), func(t *testing.T) {
-		if inGuest() {
-			guestRun(t, spec, topo, body)
-			return
-		}
-		if skipHostOnly(t, spec, topo) {
-			return
-		}
-		r, err := hostBoot(t.Name(), spec, topo, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs := r.failures()
+	vmTest(t, spec, body, func(t *testing.T, r *host.Outcome) {
+		fs := r.Failures()
 		if len(fs) == 0 {
 			t.Fatalf("the run passed; want a %s failure", kind)
 		}
@@ -162,7 +182,7 @@ func testSchedulerExitingAtOnceFails(t *testing.T) {
 	// scheduler would. The spec is evaluated in the guest too, where the
 	// host's file system is not: resolve only on the host.
 	sh := "/bin/sh"
-	if !inGuest() {
+	if !guest.Active() {
 		var err error
 		if sh, err = filepath.EvalSymlinks(sh); err != nil {
 			t.Skip("no /bin/sh")
@@ -200,7 +220,7 @@ func testBodyErrorFails(t *testing.T) {
 // the best throughput on a 2-core host); once all are done it checks that
 // nothing was left behind, whichever way each run ended.
 func TestVM(t *testing.T) {
-	if !inGuest() {
+	if !guest.Active() {
 		t.Cleanup(func() { checkNothingLeftBehind(t) })
 	}
 	for _, c := range []struct {
@@ -233,20 +253,8 @@ func TestVM(t *testing.T) {
 // init: the run must be retried once and then fail as a boot failure.
 func testBootRetry(t *testing.T) {
 	spec := Spec{bootTimeout: 300 * time.Millisecond}
-	topo := spec.topologies()[0]
-	t.Run(topo.String(), func(t *testing.T) {
-		if inGuest() {
-			guestRun(t, spec, topo, func(*Ctx) error { return nil })
-			return
-		}
-		if skipHostOnly(t, spec, topo) {
-			return
-		}
-		r, err := hostBoot(t.Name(), spec, topo, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs := r.failures()
+	vmTest(t, spec, func(*Ctx) error { return nil }, func(t *testing.T, r *host.Outcome) {
+		fs := r.Failures()
 		if len(fs) == 0 || fs[0].Kind != check.Boot {
 			t.Fatalf("failures %+v; want a boot failure", fs)
 		}
@@ -258,19 +266,6 @@ func testBootRetry(t *testing.T) {
 		}
 		t.Logf("got, as wanted: %s: %s (retried)", fs[0].Kind, fs[0].Message)
 	})
-}
-
-// skipHostOnly lists or skips, as runVariant does, a test that boots its VM
-// by hand.
-func skipHostOnly(t *testing.T, spec Spec, topo Topology) bool {
-	if ok, why := selected(t.Name()); !ok {
-		t.Skip("not selected: " + why)
-	}
-	if listing() {
-		listVariant(t, variant{preset: topologyPreset(topo), topo: topo}.describe(t.Name(), t.Name(), spec))
-		t.Skip("listed")
-	}
-	return false
 }
 
 // checkNothingLeftBehind checks that no QEMU process, VM scratch directory
@@ -289,11 +284,11 @@ func checkNothingLeftBehind(t *testing.T) {
 			t.Errorf("child process %s (%s) still running", filepath.Base(filepath.Dir(p)), strings.TrimSpace(string(comm)))
 		}
 	}
-	if dir := scratch.dir; dir != "" {
-		vms, _ := filepath.Glob(filepath.Join(dir, "vm-*"))
-		if len(vms) > 0 {
-			t.Errorf("VM scratch directories left: %v", vms)
-		}
+	// This process's scratch directory (package host) holds one vm-*
+	// directory per running VM.
+	vms, _ := filepath.Glob(filepath.Join(os.TempDir(), "ktstr-"+self+"-*", "vm-*"))
+	if len(vms) > 0 {
+		t.Errorf("VM scratch directories left: %v", vms)
 	}
 	shm, _ := filepath.Glob("/dev/shm/ktstr*")
 	if len(shm) > 0 {

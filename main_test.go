@@ -4,12 +4,14 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/ktstr-go/ktstr/internal/guest"
 )
 
 // TestRunWithoutMain runs a test package whose TestMain does not call Main
 // and checks that it fails saying how to fix it, without booting anything.
 func TestRunWithoutMain(t *testing.T) {
-	if inGuest() {
+	if guest.Active() {
 		return
 	}
 	if testing.Short() {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
 	"github.com/ktstr-go/ktstr/internal/hostnoise"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/work"
@@ -26,7 +28,7 @@ import (
 // of package check (see README, "Trustworthy numbers").
 func TestNoise(t *testing.T) {
 	rounds, _ := strconv.Atoi(os.Getenv("KTSTR_NOISE"))
-	if rounds <= 0 && !inGuest() {
+	if rounds <= 0 && !guest.Active() {
 		t.Skip("set KTSTR_NOISE=N to measure host noise over N runs per mode")
 	}
 	spec := Spec{
@@ -46,27 +48,22 @@ func TestNoise(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				s := spec
 				s.Deterministic = det
-				topo := s.topologies()[0]
-				t.Run(topo.String(), func(t *testing.T) {
-					if inGuest() {
-						guestRun(t, s, topo, body)
-						return
-					}
-					if skipHostOnly(t, s, topo) {
-						return
-					}
-					if load {
-						stop := loadHost()
-						defer stop()
-					}
-					var m noiseMetrics
-					t0 := time.Now()
-					for range rounds {
-						r, err := hostBoot(t.Name(), s, topo, "")
-						if err != nil {
-							t.Fatal(err)
+				if load && !guest.Active() {
+					stop := loadHost()
+					defer stop()
+				}
+				var m noiseMetrics
+				t0 := time.Now()
+				// The first run is vmTest's; the judge boots the others.
+				vmTest(t, s, body, func(t *testing.T, r *host.Outcome) {
+					for i := range rounds {
+						if i > 0 {
+							var err error
+							if r, err = host.Boot(r.Job); err != nil {
+								t.Fatal(err)
+							}
 						}
-						if fs := r.failures(); len(fs) > 0 || r.Result == nil || r.Result.Checks == nil {
+						if fs := r.Failures(); len(fs) > 0 || r.Result == nil || r.Result.Checks == nil {
 							t.Fatalf("run failed: %+v", fs)
 						}
 						m.add(r.Result, r.HostNoise, s.duration())

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
-	"github.com/ktstr-go/ktstr/internal/kernel"
-	"github.com/ktstr-go/ktstr/internal/vm"
-	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
+	"github.com/ktstr-go/ktstr/internal/layout"
 	"github.com/ktstr-go/ktstr/payload"
 )
 
@@ -23,27 +23,17 @@ import (
 // host (apt-get install stress-ng rt-tests fio); CI installs them.
 
 // payloadVM boots spec's first topology with body and hands the run to
-// judge on the host.
-func payloadVM(t *testing.T, spec Spec, body Body, judge func(*testing.T, *hostRunResult)) {
+// judge on the host. It skips when a payload's tool is not installed.
+func payloadVM(t *testing.T, spec Spec, body Body, judge host.Judge) {
 	t.Helper()
-	topo := spec.topologies()[0]
-	t.Run(topo.String(), func(t *testing.T) {
-		if inGuest() {
-			guestRun(t, spec, topo, body)
-			return
-		}
-		if skipHostOnly(t, spec, topo) {
-			return
-		}
+	if !guest.Active() {
 		for _, p := range spec.Payloads {
-			if _, err := hostPayloadBinary(p); err != nil {
+			if _, err := host.PayloadBinary(p); err != nil {
 				t.Skipf("%s is not installed on the host (Debian package %s): %v", p.Binary, p.Package, err)
 			}
 		}
-		r, err := hostBoot(t.Name(), spec, topo, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+	}
+	vmTest(t, spec, body, func(t *testing.T, r *host.Outcome) {
 		t.Logf("boot %v, total %v (%s)", r.BootTime.Round(time.Millisecond), r.Wall.Round(time.Millisecond), r.Accel)
 		judge(t, r)
 		if t.Failed() || testing.Verbose() {
@@ -54,16 +44,16 @@ func payloadVM(t *testing.T, spec Spec, body Body, judge func(*testing.T, *hostR
 
 // wantPassed fails t unless the run passed, then checks that the test's
 // result file would carry each of the metrics (payload-prefixed names).
-func wantPassed(metrics ...string) func(*testing.T, *hostRunResult) {
-	return func(t *testing.T, r *hostRunResult) {
-		if fs := r.failures(); len(fs) > 0 {
+func wantPassed(metrics ...string) host.Judge {
+	return func(t *testing.T, r *host.Outcome) {
+		if fs := r.Failures(); len(fs) > 0 {
 			var b strings.Builder
 			for _, f := range fs {
 				fmt.Fprintf(&b, "%s: %s\n%s\n", f.Kind, f.Message, f.Detail)
 			}
 			t.Fatalf("the run failed:\n%s", b.String())
 		}
-		sc := sidecarResult(t.Name(), Spec{}, variant{topo: Topo(1, 1, 2, 1)}, r)
+		sc := r.ResultFile()
 		for _, m := range metrics {
 			v, ok := sc.PayloadMetrics[m]
 			if !ok {
@@ -135,8 +125,8 @@ func testPayloadHackbench(t *testing.T) {
 			return err
 		}
 		// The payload directories are on $PATH.
-		if path, err := exec.LookPath("hackbench"); err != nil || path != guestPayloadPath(p) {
-			return fmt.Errorf("hackbench on $PATH: %q, %v; want %s", path, err, guestPayloadPath(p))
+		if path, err := exec.LookPath("hackbench"); err != nil || path != layout.PayloadPath(p.Name, p.Binary) {
+			return fmt.Errorf("hackbench on $PATH: %q, %v; want %s", path, err, layout.PayloadPath(p.Name, p.Binary))
 		}
 		r, err := ctx.RunPayload(p, PayloadIn("msg"), PayloadArgs("--groups=1", "--loops=100"), PayloadTimeout(60*time.Second))
 		if err != nil {
@@ -224,8 +214,8 @@ func testPayloadFailures(t *testing.T) {
 		}
 		ctx.Logf("stress-ng without a stressor: exit %d, %v", r.ExitCode, r.Err())
 		return nil
-	}, func(t *testing.T, r *hostRunResult) {
-		fs := r.failures()
+	}, func(t *testing.T, r *host.Outcome) {
+		fs := r.Failures()
 		var got []string
 		for _, f := range fs {
 			if f.Kind != check.Payload {
@@ -298,7 +288,7 @@ func testPayloadKill(t *testing.T) {
 			return fmt.Errorf("a second Kill returned another result")
 		}
 		return nil
-	}, func(t *testing.T, r *hostRunResult) {
+	}, func(t *testing.T, r *host.Outcome) {
 		wantPassed("stress-ng.cpu.bogo-ops", "stress-ng#2.cpu.bogo-ops")(t, r)
 		if !slices.ContainsFunc(r.Result.Leftovers, func(s string) bool { return strings.HasPrefix(s, "payload stress-ng#2 ") }) {
 			t.Errorf("leftovers %q do not name the payload left running", r.Result.Leftovers)
@@ -325,90 +315,8 @@ func TestPayloadBehaviour(t *testing.T) {
 	t.Run("Kill", func(t *testing.T) { t.Parallel(); testPayloadKill(t) })
 }
 
-// Host-only tests of the payload plumbing.
-
-func TestPayloadMissingBinary(t *testing.T) {
-	if inGuest() {
-		return
-	}
-	_, err := initramfsBuilder(EEVDF, payload.Payload{Name: "fio", Binary: "ktstr-no-such-fio", Package: "fio"})
-	if err == nil || !strings.Contains(err.Error(), "payload fio: ktstr-no-such-fio is not on the host's $PATH") ||
-		!strings.Contains(err.Error(), "apt-get install fio") {
-		t.Errorf("error %v; want one naming the binary and the Debian package", err)
-	}
-	_, err = initramfsBuilder(EEVDF, payload.Payload{Name: "x", Binary: "/nonexistent/x"})
-	if err == nil || !strings.Contains(err.Error(), "payload x: binary /nonexistent/x") {
-		t.Errorf("error %v", err)
-	}
-	sh, _ := exec.LookPath("sh")
-	_, err = initramfsBuilder(EEVDF, payload.Payload{Name: "a", Binary: sh}, payload.Payload{Name: "a", Binary: "/bin/true"})
-	if err == nil || !strings.Contains(err.Error(), "two payloads named a") {
-		t.Errorf("error %v", err)
-	}
-	_, err = initramfsBuilder(EEVDF, payload.Payload{Name: "a/b", Binary: sh})
-	if err == nil || !strings.Contains(err.Error(), "Name may hold only") {
-		t.Errorf("error %v", err)
-	}
-}
-
-func TestPayloadPacked(t *testing.T) {
-	if inGuest() {
-		return
-	}
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	p := payload.Payload{Name: "shell", Binary: "sh"}
-	if got := guestPayloadPath(p); got != "/ktstr/payload/shell/sh" {
-		t.Errorf("guest path %s", got)
-	}
-	without, err := initramfsBuilder(EEVDF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	with, err := initramfsBuilder(EEVDF, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d1, _ := without.Digest()
-	d2, _ := with.Digest()
-	if d1 == d2 {
-		t.Error("packing a payload does not change the archive")
-	}
-	// The same binary by path packs the same archive.
-	byPath, err := initramfsBuilder(EEVDF, payload.Payload{Name: "shell", Binary: sh})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d3, _ := byPath.Digest(); d3 != d2 && filepath.Base(sh) == "sh" {
-		t.Errorf("sh by name and by path %s pack different archives", sh)
-	}
-}
-
-func TestPayloadSidecarMetrics(t *testing.T) {
-	if inGuest() {
-		return
-	}
-	r := &hostRunResult{Outcome: &vm.Outcome{Result: &wire.Result{Passed: true, Payloads: []wire.PayloadResult{
-		{Name: "fio", Metrics: map[string]float64{"read.iops": 812, "jobs.0.read.iops": 812}},
-		{Name: "fio#2", Metrics: map[string]float64{"read.iops": 900}},
-		{Name: "hackbench"},
-	}}}, kernel: &kernel.Kernel{Version: "7.0"}}
-	s := sidecarResult("TestX/1n1l2c1t", Spec{}, variant{topo: Topo(1, 1, 2, 1)}, r)
-	want := map[string]float64{"fio.read.iops": 812, "fio.jobs.0.read.iops": 812, "fio#2.read.iops": 900}
-	if len(s.PayloadMetrics) != len(want) {
-		t.Errorf("payload metrics %v, want %v", s.PayloadMetrics, want)
-	}
-	for k, v := range want {
-		if s.PayloadMetrics[k] != v {
-			t.Errorf("%s = %v, want %v", k, s.PayloadMetrics[k], v)
-		}
-	}
-}
-
 func TestPayloadCapture(t *testing.T) {
-	if inGuest() {
+	if guest.Active() {
 		return
 	}
 	c := newCapture()

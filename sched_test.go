@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
 )
 
 // scxSimple is the kernel's own example scheduler, built by
@@ -80,20 +81,8 @@ func testSchedulerEjected(t *testing.T) {
 // period at half of it), and that the report says so.
 func testWatchdogForced(t *testing.T) {
 	spec := Spec{Scheduler: scxSimple, Watchdog: 3 * time.Second}
-	topo := spec.topologies()[0]
-	t.Run(topo.String(), func(t *testing.T) {
-		if inGuest() {
-			guestRun(t, spec, topo, func(ctx *Ctx) error { ctx.Sleep(time.Second); return nil })
-			return
-		}
-		if skipHostOnly(t, spec, topo) {
-			return
-		}
-		r, err := hostBoot(t.Name(), spec, topo, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fs := r.failures(); len(fs) > 0 {
+	vmTest(t, spec, func(ctx *Ctx) error { ctx.Sleep(time.Second); return nil }, func(t *testing.T, r *host.Outcome) {
+		if fs := r.Failures(); len(fs) > 0 {
 			t.Fatalf("%s: %s\n%s", fs[0].Kind, fs[0].Message, fs[0].Detail)
 		}
 		rep := r.Result.Scheduler
@@ -168,27 +157,15 @@ func kernelRelease() string {
 func testUserlandScheduler(t *testing.T) {
 	spec := Spec{Scheduler: Scheduler{Path: "scx_userland", Ops: "userland", AttachTimeout: time.Minute},
 		Topology: Topo(1, 1, 2, 1), Duration: 3 * time.Second}
-	topo := spec.topologies()[0]
 	body := groupsBody(work.Group{Type: work.Spin(), Workers: 1}, work.Group{Type: work.Bursty(5*time.Millisecond, 20*time.Millisecond), Workers: 1})
-	t.Run(topo.String(), func(t *testing.T) {
-		if inGuest() {
-			guestRun(t, spec, topo, body)
-			return
-		}
-		if skipHostOnly(t, spec, topo) {
-			return
-		}
-		r, err := hostBoot(t.Name(), spec, topo, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		report(t, spec, topo, r)
+	vmTest(t, spec, body, func(t *testing.T, r *host.Outcome) {
+		host.Report(t, r)
 		if r.Result == nil || r.Result.Scheduler == nil {
 			return
 		}
 		rep := r.Result.Scheduler
-		if w := rep.WatchdogInForce; w == nil || w.Timeout != spec.watchdog(r.Accel) {
-			t.Errorf("watchdog in force %+v, want %v (report: %s)", w, spec.watchdog(r.Accel), rep.Watchdog)
+		if w := rep.WatchdogInForce; w == nil || w.Timeout != host.DefaultWatchdog(r.Accel) {
+			t.Errorf("watchdog in force %+v, want %v (report: %s)", w, host.DefaultWatchdog(r.Accel), rep.Watchdog)
 		}
 	})
 }

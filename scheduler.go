@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/layout"
 )
 
 // Scheduler is the process scheduler a test runs under. The zero value is
@@ -140,7 +141,7 @@ func (s Scheduler) validate() error {
 // reservedGuestDirs are guest directories a file may not go in: the
 // harness's own, and those a file system is mounted over at boot (a file
 // packed there would be hidden).
-var reservedGuestDirs = []string{"/ktstr", "/proc", "/sys", "/dev", "/tmp", "/run"}
+var reservedGuestDirs = []string{layout.Root, "/proc", "/sys", "/dev", "/tmp", "/run"}
 
 // checkGuestFilePath reports what is wrong with p as the guest path of a
 // packed file.
@@ -163,28 +164,7 @@ func checkGuestFilePath(p string) error {
 // or "" when it is within. Only the bounds the scheduler sets count; the
 // gauntlet's defaults (one NUMA node, ...) are not its constraints.
 func (c Constraints) admits(t Topology) string {
-	bound := func(what string, v, lo, hi int) string {
-		if lo > 0 && v < lo {
-			return fmt.Sprintf("%d %s, below the minimum of %d", v, what, lo)
-		}
-		if hi > 0 && v > hi {
-			return fmt.Sprintf("%d %s, above the maximum of %d", v, what, hi)
-		}
-		return ""
-	}
-	for _, r := range []string{
-		bound("NUMA nodes", t.NUMANodes, c.MinNodes, c.MaxNodes),
-		bound("LLCs", t.LLCs, c.MinLLCs, c.MaxLLCs),
-		bound("CPUs", t.CPUs(), c.MinCPUs, c.MaxCPUs),
-	} {
-		if r != "" {
-			return r
-		}
-	}
-	if c.RequiresSMT && t.ThreadsPerCore < 2 {
-		return "1 thread per core, and SMT is required"
-	}
-	return ""
+	return c.internal().Outside(topologyPreset(t), "the scheduler")
 }
 
 // under returns c with its zero fields taken from base: a test's

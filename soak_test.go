@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
 )
 
 // largeResultPhases is how many phases the large-result body marks: with
@@ -36,14 +39,10 @@ var soakBodies = map[string]Body{
 func TestSoakBodies(t *testing.T) {
 	for name, body := range soakBodies {
 		t.Run(name, func(t *testing.T) {
-			spec := Spec{NoGauntlet: true}
-			topo := spec.topologies()[0]
-			t.Run(topo.String(), func(t *testing.T) {
-				if !inGuest() {
-					t.Skip("booted by BenchmarkResultDelivery")
-				}
-				guestRun(t, spec, topo, body)
-			})
+			if !guest.Active() {
+				t.Skip("booted by BenchmarkResultDelivery")
+			}
+			vmTest(t, Spec{NoGauntlet: true}, body, nil)
 		})
 	}
 }
@@ -56,7 +55,7 @@ func TestSoakBodies(t *testing.T) {
 //
 //	go test -run '^$' -bench ResultDelivery -benchtime 1x .
 func BenchmarkResultDelivery(b *testing.B) {
-	if inGuest() {
+	if guest.Active() {
 		return
 	}
 	n := 100
@@ -66,7 +65,7 @@ func BenchmarkResultDelivery(b *testing.B) {
 			b.Fatalf("KTSTR_SOAK_RUNS=%q: want a positive number", v)
 		}
 	}
-	topo := Spec{}.topologies()[0]
+	v := firstVariant(b, Spec{})
 	for range b.N {
 		stop := loadHost()
 		jobs := make(chan string)
@@ -78,7 +77,8 @@ func BenchmarkResultDelivery(b *testing.B) {
 		for range 2 {
 			wg.Go(func() {
 				for kind := range jobs {
-					r, err := hostBoot("TestSoakBodies/"+kind+"/"+topo.String(), Spec{}, topo, "")
+					name := "TestSoakBodies/" + kind + "/" + v.topo.String()
+					r, err := host.Boot(Spec{}.job(v, name, name))
 					done.Add(1)
 					why := ""
 					switch {
@@ -90,8 +90,8 @@ func BenchmarkResultDelivery(b *testing.B) {
 					case kind == "large" && len(r.Result.Timeline) != largeResultPhases:
 						why = fmt.Sprintf("large result arrived with %d of %d phases", len(r.Result.Timeline), largeResultPhases)
 						lost.Add(1)
-					case len(r.failures()) > 0:
-						why = fmt.Sprintf("%s: %s", r.failures()[0].Kind, r.failures()[0].Message)
+					case len(r.Failures()) > 0:
+						why = fmt.Sprintf("%s: %s", r.Failures()[0].Kind, r.Failures()[0].Message)
 					}
 					if why != "" {
 						failed.Add(1)

@@ -6,7 +6,6 @@ package ktstr
 //	go test -run 'Test(Topology|Parse|Spec|Memory|Timeouts|ExactRun|Scheduler|Constraints|Gauntlet)' .
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -191,11 +190,11 @@ func TestSpecValidate(t *testing.T) {
 		{"bad Scheduler", Spec{Scheduler: Scheduler{Args: []string{"-v"}}}, "no Path"},
 		{"within the scheduler's constraints", Spec{Topology: Topo(1, 2, 1, 2), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 2, RequiresSMT: true}}}, ""},
 		{"below the scheduler's minimum", Spec{Topology: Topo(1, 1, 2, 2), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 2}}},
-			"topology 1n1l2c2t is outside what scheduler x can run on: 1 LLCs, below the minimum of 2"},
+			"topology 1n1l2c2t is outside what scheduler x can run on: 1 LLCs, below the scheduler's minimum of 2"},
 		{"no SMT for a scheduler that needs it", Spec{Topologies: []Topology{Topo(1, 1, 2, 2), Topo(1, 2, 2, 1)}, Scheduler: Scheduler{Path: "x", Constraints: Constraints{RequiresSMT: true}}},
-			"topology 1n2l2c1t is outside what scheduler x can run on: 1 thread per core, and SMT is required"},
-		{"above the scheduler's CPUs", Spec{Topology: Topo(1, 2, 4, 2), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MaxCPUs: 8}}}, "16 CPUs, above the maximum of 8"},
-		{"the scheduler's default topology is checked too", Spec{Scheduler: Scheduler{Path: "x", Topology: Topo(2, 2, 1, 1), Constraints: Constraints{MaxNodes: 1}}}, "2 NUMA nodes, above the maximum of 1"},
+			"topology 1n2l2c1t is outside what scheduler x can run on: 1 thread per core, and the scheduler requires SMT"},
+		{"above the scheduler's CPUs", Spec{Topology: Topo(1, 2, 4, 2), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MaxCPUs: 8}}}, "16 CPUs, above the scheduler's maximum of 8"},
+		{"the scheduler's default topology is checked too", Spec{Scheduler: Scheduler{Path: "x", Topology: Topo(2, 2, 1, 1), Constraints: Constraints{MaxNodes: 1}}}, "2 NUMA nodes, above the scheduler's maximum of 1"},
 		// The gauntlet's default of one NUMA node is not a constraint of
 		// the scheduler's: a test may name a 2-node topology.
 		{"gauntlet defaults do not bind explicit topologies", Spec{Topology: Topo(2, 2, 1, 1), Scheduler: Scheduler{Path: "x", Constraints: Constraints{MinLLCs: 2}}}, ""},
@@ -211,146 +210,6 @@ func TestSpecValidate(t *testing.T) {
 			t.Errorf("%s: error %q lacks %q", tt.name, err, tt.want)
 		}
 	}
-}
-
-// TestMemoryMB checks the guest RAM sizing: by default 64 MB per CPU, at
-// least 512 MB and room for three times the initramfs; always a multiple of
-// the node count, so every node gets the same whole number of MB.
-func TestMemoryMB(t *testing.T) {
-	const mb = 1 << 20
-	tests := []struct {
-		name   string
-		spec   Spec
-		topo   Topology
-		initrd int64
-		want   int
-	}{
-		{"small VM gets the minimum", Spec{}, Topo(1, 1, 2, 1), 10 * mb, 512},
-		{"8 CPUs still the minimum", Spec{}, Topo(1, 2, 2, 2), 10 * mb, 512},
-		{"16 CPUs", Spec{}, Topo(1, 2, 4, 2), 10 * mb, 1024},
-		{"32 CPUs on 4 nodes", Spec{}, Topo(4, 8, 4, 1), 10 * mb, 2048},
-		{"288 CPUs", Spec{}, Topo(1, 9, 16, 2), 10 * mb, 18432},
-		{"big initramfs", Spec{}, Topo(1, 1, 2, 1), 200 * mb, 256 + 600},
-		{"rounded up to 3 nodes", Spec{}, Topo(3, 3, 1, 1), 0, 513},
-		{"explicit", Spec{MemoryMB: 4096}, Topo(1, 1, 2, 1), 200 * mb, 4096},
-		{"explicit below the default minimum", Spec{MemoryMB: 300}, Topo(1, 2, 4, 2), 0, 300},
-		{"explicit rounded up to 2 nodes", Spec{MemoryMB: 1001}, Topo(2, 2, 2, 1), 0, 1002},
-	}
-	for _, tt := range tests {
-		got := memoryMB(tt.spec, tt.topo, tt.initrd)
-		if got != tt.want {
-			t.Errorf("%s: memoryMB(%s) = %d, want %d", tt.name, tt.topo, got, tt.want)
-		}
-		if got%tt.topo.NUMANodes != 0 {
-			t.Errorf("%s: %d MB is not a multiple of %d nodes", tt.name, got, tt.topo.NUMANodes)
-		}
-	}
-
-	// More CPUs never mean less RAM.
-	prev := 0
-	for cores := 1; cores <= 36; cores++ {
-		topo := Topo(2, 4, cores, 2)
-		got := memoryMB(Spec{}, topo, 50*mb)
-		if got < prev || got < 512 || got < 64*topo.CPUs() {
-			t.Errorf("memoryMB(%s) = %d after %d", topo, got, prev)
-		}
-		prev = got
-	}
-}
-
-// TestTimeouts checks the boot and whole-run limits: TCG boot time grows
-// with the CPUs, KVM boots in a fixed time, and an explicit Spec.Timeout
-// bounds both.
-func TestTimeouts(t *testing.T) {
-	const s = time.Second
-	scx := SchedExt("/usr/bin/scx_simple")
-	tests := []struct {
-		name        string
-		spec        Spec
-		topo        Topology
-		accel       vm.Accel
-		boot, total time.Duration
-	}{
-		{"TCG 2 CPUs", Spec{}, Topo(1, 1, 2, 1), vm.TCG, 62 * s, (60 + 3*2 + 2) * s},
-		{"TCG 32 CPUs", Spec{}, Topo(4, 8, 4, 1), vm.TCG, 92 * s, (60 + 3*2 + 32) * s},
-		{"KVM 2 CPUs", Spec{}, Topo(1, 1, 2, 1), vm.KVM, 30 * s, (60 + 3*2 + 2) * s},
-		{"KVM 32 CPUs", Spec{}, Topo(4, 8, 4, 1), vm.KVM, 30 * s, (60 + 3*2 + 32) * s},
-		{"longer duration", Spec{Duration: 10 * s}, Topo(1, 2, 2, 2), vm.TCG, 68 * s, (60 + 3*10 + 8) * s},
-		{"sched_ext attaches", Spec{Scheduler: scx}, Topo(1, 1, 2, 1), vm.TCG, 62 * s, (60 + 3*2 + 2 + 30) * s},
-		{"explicit Timeout", Spec{Timeout: 5 * time.Minute, Scheduler: scx}, Topo(1, 1, 2, 1), vm.TCG, 62 * s, 5 * time.Minute},
-		{"explicit Timeout below boot", Spec{Timeout: 20 * s}, Topo(1, 1, 2, 1), vm.TCG, 20 * s, 20 * s},
-		{"explicit Timeout on KVM", Spec{Timeout: 10 * s}, Topo(1, 1, 2, 1), vm.KVM, 10 * s, 10 * s},
-	}
-	for _, tt := range tests {
-		boot, total := timeouts(tt.spec, tt.topo, tt.accel)
-		if boot != tt.boot || total != tt.total {
-			t.Errorf("%s: timeouts = %v, %v; want %v, %v", tt.name, boot, total, tt.boot, tt.total)
-		}
-	}
-
-	for _, topo := range []Topology{Topo(1, 1, 1, 1), Topo(1, 2, 2, 2), Topo(1, 9, 16, 2)} {
-		kvm, _ := timeouts(Spec{}, topo, vm.KVM)
-		tcg, _ := timeouts(Spec{}, topo, vm.TCG)
-		if kvm >= tcg {
-			t.Errorf("%s: KVM boot timeout %v not shorter than TCG's %v", topo, kvm, tcg)
-		}
-	}
-}
-
-// TestExactRunPattern checks that the guest's -test.run pattern selects the
-// requested (sub)test and nothing else, also when its name holds regexp
-// metacharacters.
-func TestExactRunPattern(t *testing.T) {
-	tests := []struct {
-		name    string
-		want    string
-		rejects []string // per level, names it must not match
-	}{
-		{name: "TestX", want: "^TestX$", rejects: []string{"TestXY", "ATestX"}},
-		{name: "TestX/1n2l2c1t", want: "^TestX$/^1n2l2c1t$", rejects: []string{"TestX/1n2l2c1t#01", "TestXY/1n2l2c1t", "TestX/11n2l2c1t"}},
-		{name: "TestA/b+c", want: `^TestA$/^b\+c$`, rejects: []string{"TestA/bbc", "TestA/bc"}},
-		{name: "TestA/x.y[1](z)", want: `^TestA$/^x\.y\[1\]\(z\)$`, rejects: []string{"TestA/xzy1z", "TestA/x.y1z"}},
-		{name: "TestA/a|b/c*", want: `^TestA$/^a\|b$/^c\*$`, rejects: []string{"TestA/a/c", "TestA/b/c", "TestA/a|b/cc"}},
-		{name: "TestX/1n2l2c1t#01", want: "^TestX$/^1n2l2c1t#01$", rejects: []string{"TestX/1n2l2c1t"}},
-	}
-	for _, tt := range tests {
-		got := exactRunPattern(tt.name)
-		if got != tt.want {
-			t.Errorf("exactRunPattern(%q) = %q, want %q", tt.name, got, tt.want)
-			continue
-		}
-		if !matchRun(t, got, tt.name) {
-			t.Errorf("pattern %q does not match %q", got, tt.name)
-		}
-		for _, other := range tt.rejects {
-			if matchRun(t, got, other) {
-				t.Errorf("pattern %q matches %q too", got, other)
-			}
-		}
-	}
-}
-
-// matchRun tells whether the -test.run pattern selects the test called name,
-// as the testing package matches: level by level, split at each '/'. (The
-// patterns exactRunPattern makes hold no unescaped '/' inside brackets, so
-// a plain split suffices.)
-func matchRun(t *testing.T, pattern, name string) bool {
-	t.Helper()
-	pats := strings.Split(pattern, "/")
-	elems := strings.Split(name, "/")
-	if len(elems) != len(pats) {
-		return false
-	}
-	for i, p := range pats {
-		re, err := regexp.Compile(p)
-		if err != nil {
-			t.Fatalf("pattern element %q: %v", p, err)
-		}
-		if !re.MatchString(elems[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSchedulerString(t *testing.T) {

@@ -1,17 +1,19 @@
 package ktstr
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/env"
+	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/host"
 
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/vm"
@@ -119,25 +121,6 @@ func presetTopology(p gauntlet.Preset) Topology {
 	return Topo(p.Nodes, p.LLCs, p.Cores, p.Threads)
 }
 
-// selection holds the names of the variants a budget or shard chose; nil
-// means every variant runs.
-var selection struct {
-	sync.Mutex
-	names map[string]bool
-	why   string
-}
-
-func selected(name string) (bool, string) {
-	selection.Lock()
-	defer selection.Unlock()
-	if selection.names == nil {
-		return true, ""
-	}
-	return selection.names[name], selection.why
-}
-
-func listing() bool { return os.Getenv(ListEnv) != "" && !inGuest() }
-
 func gauntletEnabled() bool { return os.Getenv(GauntletEnv) == "1" }
 
 // forKernels runs leaf once, or once per kernel as subtests named by the
@@ -159,16 +142,10 @@ func forKernels(t *testing.T, kernels []string, leaf func(t *testing.T, kernel s
 // kernelLabels lists the kernels variants run on: from KTSTR_KERNELS on
 // the host, from the request in the guest.
 func kernelLabels() []string {
-	if inGuest() {
-		return guestState.req.Kernels
+	if guest.Active() {
+		return guest.Request().Kernels
 	}
-	var out []string
-	for _, k := range strings.Split(os.Getenv(KernelsEnv), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			out = append(out, k)
-		}
-	}
-	return out
+	return host.KernelLabels()
 }
 
 // describe is the variant's entry for budget selection.
@@ -194,29 +171,6 @@ func topologyPreset(t Topology) gauntlet.Preset {
 	return gauntlet.Preset{Name: t.String(), Nodes: t.NUMANodes, LLCs: t.LLCs, Cores: t.CoresPerLLC, Threads: t.ThreadsPerCore}
 }
 
-// listVariant prints a variant for `ktstr test --list` ("ktstr-variant:
-// NAME") or, for the budget's pre-pass, its description as JSON.
-func listVariant(t *testing.T, gv gauntlet.Variant) {
-	if os.Getenv(ListEnv) == listJSON {
-		b, _ := json.Marshal(listedVariant{Name: t.Name(), Variant: gv})
-		fmt.Printf("%s%s\n", listJSONPrefix, b)
-		return
-	}
-	fmt.Printf("%s%s\n", env.VariantPrefix, t.Name())
-}
-
-// listJSON is the ListEnv value of the budget's pre-pass.
-const (
-	listJSON       = env.ListJSON
-	listJSONPrefix = env.VariantJSONPrefix
-)
-
-// listedVariant is one line of the pre-pass.
-type listedVariant struct {
-	Name    string           `json:"name"`
-	Variant gauntlet.Variant `json:"variant"`
-}
-
 // kernelLabel names a kernel in subtest names: a path (a cache entry, an
 // image, a source tree) by its last element, anything else as given, made
 // safe for -run patterns.
@@ -227,12 +181,62 @@ func kernelLabel(k string) string {
 	return gauntlet.KernelLabel(k)
 }
 
-// verbose reports go test -v. Under go test -json the testing package is
-// verbose too (test2json needs the events), but the person reading wants
-// the quiet report then.
-func verbose() bool {
-	if f := flag.Lookup("test.v"); f != nil && f.Value.String() == "test2json" {
-		return false
+// job is the host's view of variant v of spec: the test called name, a leaf
+// of test. It is built once; the host changes nothing in it.
+func (s Spec) job(v variant, test, name string) host.Job {
+	sched := s.Scheduler
+	j := host.Job{
+		Name:     name,
+		Variant:  v.describe(test, name, s),
+		Topology: v.topo.shape(),
+		Kernel:   v.kernel,
+		Scheduler: host.Scheduler{
+			Name:          sched.String(),
+			Path:          sched.Path,
+			Args:          s.schedulerArgs(v.profile),
+			Ops:           sched.Ops,
+			AttachTimeout: sched.AttachTimeout,
+			Files:         sched.Files,
+			Sysctls:       sched.Sysctls,
+		},
+		Payloads:      s.Payloads,
+		Duration:      s.duration(),
+		Timeout:       s.Timeout,
+		MemoryMB:      s.MemoryMB,
+		Cmdline:       s.cmdline(),
+		Assert:        []check.Assert{sched.Assert, s.Assert},
+		Deterministic: s.Deterministic,
+		Watchdog:      s.Watchdog,
+		CgroupParent:  sched.cgroupParent(),
+		BootTimeout:   s.bootTimeout,
 	}
-	return testing.Verbose()
+	if s.bootTopology != nil {
+		shape := s.bootTopology.shape()
+		j.BootTopology = &shape
+	}
+	return j
+}
+
+// cmdline is the guest kernel command line the test adds: for a sched_ext
+// scheduler the periodic tick on idle CPUs, then the scheduler's parameters
+// and sysctls, then the test's own (later ones win).
+func (s Spec) cmdline() string {
+	var parts []string
+	if !s.Scheduler.IsEEVDF() {
+		// The kernel's stall watchdog has a backstop in the scheduler
+		// tick, for when its worker thread is itself stalled. A
+		// scheduler that stops dispatching leaves every CPU idle, and
+		// idle CPUs stop their tick (NO_HZ_IDLE), so the stall was
+		// caught up to 3 s late (measured: 7.1 s with a 4 s timeout).
+		// With the tick kept it is caught on time (TestWatchdogBound).
+		parts = append(parts, "nohz=off")
+	}
+	parts = append(parts, s.Scheduler.Cmdline...)
+	for _, k := range slices.Sorted(maps.Keys(s.Scheduler.Sysctls)) {
+		parts = append(parts, "sysctl."+k+"="+s.Scheduler.Sysctls[k])
+	}
+	if s.Cmdline != "" {
+		parts = append(parts, s.Cmdline)
+	}
+	return strings.Join(parts, " ")
 }

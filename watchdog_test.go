@@ -10,6 +10,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/scheds/ktstrsched/faults"
 )
 
@@ -27,7 +28,7 @@ import (
 // the timeout minus one interval after the stall began.
 func TestWatchdogBound(t *testing.T) {
 	bin := "/ktstr/bin/" + faults.BinaryName // in the guest, only the name counts
-	if !ktstr.InGuest() {
+	if !guest.Active() {
 		if testing.Short() {
 			t.Skip("boots VMs")
 		}

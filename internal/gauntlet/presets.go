@@ -149,29 +149,34 @@ func (c Constraints) Validate() error {
 // (one reason, checked in the order nodes, LLCs, SMT, CPUs). Host capacity
 // is not part of it; see [Filter].
 func (c Constraints) Accepts(p Preset) (bool, string) {
-	e := c.Effective()
-	check := func(what string, v, min, max int) string {
+	why := c.Effective().Outside(p, "the test")
+	return why == "", why
+}
+
+// Outside says why p is outside c's bounds as they stand, with no defaults
+// (a zero or NoLimit field is no bound), or "" when it is within. owner
+// names whose bounds they are in the reason ("the test", "the
+// scheduler"). The order is nodes, LLCs, SMT, CPUs.
+func (c Constraints) Outside(p Preset, owner string) string {
+	bound := func(what string, v, min, max int) string {
 		if min > 0 && v < min {
-			return fmt.Sprintf("%d %s, below the test's minimum of %d", v, what, min)
+			return fmt.Sprintf("%d %s, below %s's minimum of %d", v, what, owner, min)
 		}
 		if max > 0 && v > max {
-			return fmt.Sprintf("%d %s, above the test's maximum of %d", v, what, max)
+			return fmt.Sprintf("%d %s, above %s's maximum of %d", v, what, owner, max)
 		}
 		return ""
 	}
-	if r := check("NUMA nodes", p.Nodes, e.MinNodes, e.MaxNodes); r != "" {
-		return false, r
+	if r := bound("NUMA nodes", p.Nodes, c.MinNodes, c.MaxNodes); r != "" {
+		return r
 	}
-	if r := check("LLCs", p.LLCs, e.MinLLCs, e.MaxLLCs); r != "" {
-		return false, r
+	if r := bound("LLCs", p.LLCs, c.MinLLCs, c.MaxLLCs); r != "" {
+		return r
 	}
-	if e.RequiresSMT && !p.SMT() {
-		return false, fmt.Sprintf("%d thread per core, and the test requires SMT", p.Threads)
+	if c.RequiresSMT && !p.SMT() {
+		return fmt.Sprintf("%d thread per core, and %s requires SMT", p.Threads, owner)
 	}
-	if r := check("CPUs", p.CPUs(), e.MinCPUs, e.MaxCPUs); r != "" {
-		return false, r
-	}
-	return true, ""
+	return bound("CPUs", p.CPUs(), c.MinCPUs, c.MaxCPUs)
 }
 
 // HostLimit is what the host can run in reasonable time. MaxCPUs <= 0 means

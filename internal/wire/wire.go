@@ -13,6 +13,7 @@
 package wire
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
@@ -34,6 +35,12 @@ type Shape struct {
 
 // CPUs is the number of logical CPUs of the shape.
 func (s Shape) CPUs() int { return s.LLCs * s.Cores * s.Threads }
+
+// String is the shape's topology label, "{nodes}n{llcs}l{cores}c{threads}t",
+// for example "1n2l4c2t".
+func (s Shape) String() string {
+	return fmt.Sprintf("%dn%dl%dc%dt", s.Nodes, s.LLCs, s.Cores, s.Threads)
+}
 
 // Scheduler says which sched_ext scheduler the guest must start before the
 // test body. A nil *Scheduler means the kernel's default (EEVDF).

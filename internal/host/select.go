@@ -1,4 +1,4 @@
-package ktstr
+package host
 
 import (
 	"bufio"
@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 
+	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 )
 
@@ -18,8 +20,8 @@ import (
 // budget, then shards, and records the chosen names. With neither set it
 // does nothing.
 func selectVariants() error {
-	budgetStr, shardStr := os.Getenv(BudgetEnv), os.Getenv(ShardEnv)
-	if (budgetStr == "" && shardStr == "") || os.Getenv(ListEnv) == listJSON {
+	budgetStr, shardStr := os.Getenv(env.BudgetSecs), os.Getenv(env.Shard)
+	if (budgetStr == "" && shardStr == "") || os.Getenv(env.List) == env.ListJSON {
 		return nil
 	}
 	listed, err := listAllVariants()
@@ -36,7 +38,7 @@ func selectVariants() error {
 	if budgetStr != "" {
 		budget, err := gauntlet.ParseBudget(budgetStr)
 		if err != nil {
-			return fmt.Errorf("%s: %w", BudgetEnv, err)
+			return fmt.Errorf("%s: %w", env.BudgetSecs, err)
 		}
 		sel := gauntlet.Select(vs, budget)
 		fmt.Fprintln(os.Stderr, sel.Summary())
@@ -46,7 +48,7 @@ func selectVariants() error {
 	if shardStr != "" {
 		k, n, err := gauntlet.ParseShard(shardStr)
 		if err != nil {
-			return fmt.Errorf("%s: %w", ShardEnv, err)
+			return fmt.Errorf("%s: %w", env.Shard, err)
 		}
 		if vs, err = gauntlet.Shard(vs, k, n); err != nil {
 			return err
@@ -83,7 +85,7 @@ func listAllVariants() ([]listedVariant, error) {
 		args = append(args, a)
 	}
 	cmd := exec.Command(self, args...)
-	cmd.Env = append(os.Environ(), ListEnv+"="+listJSON)
+	cmd.Env = append(os.Environ(), env.List+"="+env.ListJSON)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
@@ -94,15 +96,53 @@ func listAllVariants() ([]listedVariant, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		i := strings.Index(line, listJSONPrefix)
+		i := strings.Index(line, env.VariantJSONPrefix)
 		if i < 0 {
 			continue
 		}
 		var l listedVariant
-		if err := json.Unmarshal([]byte(line[i+len(listJSONPrefix):]), &l); err != nil {
+		if err := json.Unmarshal([]byte(line[i+len(env.VariantJSONPrefix):]), &l); err != nil {
 			return nil, fmt.Errorf("listing the variants: %w", err)
 		}
 		listed = append(listed, l)
 	}
 	return listed, sc.Err()
+}
+
+// selection holds the names of the variants a budget or shard chose; nil
+// means every variant runs.
+var selection struct {
+	sync.Mutex
+	names map[string]bool
+	why   string
+}
+
+// selected reports whether the variant called name runs, and why not.
+func selected(name string) (bool, string) {
+	selection.Lock()
+	defer selection.Unlock()
+	if selection.names == nil {
+		return true, ""
+	}
+	return selection.names[name], selection.why
+}
+
+// listing reports whether this process only lists variants.
+func listing() bool { return os.Getenv(env.List) != "" }
+
+// listVariant prints a variant for `ktstr test --list` (env.VariantPrefix
+// and its name) or, for the budget's pre-pass, its description as JSON.
+func listVariant(name string, gv gauntlet.Variant) {
+	if os.Getenv(env.List) == env.ListJSON {
+		b, _ := json.Marshal(listedVariant{Name: name, Variant: gv})
+		fmt.Printf("%s%s\n", env.VariantJSONPrefix, b)
+		return
+	}
+	fmt.Printf("%s%s\n", env.VariantPrefix, name)
+}
+
+// listedVariant is one line of the pre-pass.
+type listedVariant struct {
+	Name    string           `json:"name"`
+	Variant gauntlet.Variant `json:"variant"`
 }

@@ -1,7 +1,6 @@
-package ktstr
+package host
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -10,64 +9,12 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/ktstr-go/ktstr/internal/initramfs"
+	"github.com/ktstr-go/ktstr/internal/layout"
 	"github.com/ktstr-go/ktstr/payload"
 )
-
-// The host's scratch directory holds this process's initramfs archives and
-// VM sockets. It is created on first use and removed when Main returns or
-// the process is interrupted.
-var scratch struct {
-	mu    sync.Mutex
-	build sync.Mutex // held while an archive is built
-	dir   string
-	// initrds caches built archives by content digest: every variant of a
-	// test binary with the same scheduler boots the same archive.
-	initrds map[string]*builtInitrd
-}
-
-func scratchDir() (string, error) {
-	scratch.mu.Lock()
-	defer scratch.mu.Unlock()
-	if scratch.dir == "" {
-		d, err := os.MkdirTemp("", fmt.Sprintf("ktstr-%d-", os.Getpid()))
-		if err != nil {
-			return "", fmt.Errorf("scratch directory: %w", err)
-		}
-		scratch.dir = d
-	}
-	return scratch.dir, nil
-}
-
-// sweepStaleScratch removes scratch directories of ktstr processes that are
-// gone: a process killed with SIGKILL or crashed by a panic in a test never
-// got to clean up.
-func sweepStaleScratch() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "ktstr-*-*"))
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(strings.Split(filepath.Base(d), "-")[1])
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if !processAlive(pid) {
-			os.RemoveAll(d)
-		}
-	}
-}
-
-func cleanupScratch() {
-	scratch.mu.Lock()
-	defer scratch.mu.Unlock()
-	if scratch.dir != "" {
-		os.RemoveAll(scratch.dir)
-		scratch.dir = ""
-		scratch.initrds = nil
-	}
-}
 
 type builtInitrd struct {
 	path string
@@ -77,26 +24,17 @@ type builtInitrd struct {
 	libraryPath []string
 }
 
-// guestSchedulerPath is where a scheduler binary lives in the guest.
-func guestSchedulerPath(hostPath string) string {
-	return "/ktstr/bin/" + filepath.Base(hostPath)
-}
-
-// guestKernelConfig is where the kernel's configuration is packed; the
-// guest links /boot/config-<release> to it.
-const guestKernelConfig = "/ktstr/kernel.config"
-
-// hostInitramfs returns the initramfs for this test binary, scheduler and
+// buildInitramfs returns the initramfs for this test binary, scheduler and
 // payloads: the binary as /init with its shared libraries, the scheduler's
 // and each payload's binary with their own, the scheduler's files, and the
 // kernel's configuration (kconfig, the host file; "" when unknown).
-func hostInitramfs(s Scheduler, kconfig string, payloads ...payload.Payload) (*builtInitrd, error) {
+func buildInitramfs(s Scheduler, kconfig string, payloads ...payload.Payload) (*builtInitrd, error) {
 	b, err := initramfsBuilder(s, payloads...)
 	if err != nil {
 		return nil, err
 	}
 	if kconfig != "" {
-		if err := b.AddFile(guestKernelConfig[1:], kconfig, 0o644); err != nil {
+		if err := b.AddFile(layout.Archive(layout.KernelConfig), kconfig, 0o644); err != nil {
 			return nil, fmt.Errorf("packing the kernel configuration: %w", err)
 		}
 	}
@@ -138,7 +76,7 @@ func initramfsBuilder(s Scheduler, payloads ...payload.Payload) (*initramfs.Buil
 		return nil, fmt.Errorf("initramfs: finding the test binary: %w", err)
 	}
 	b := initramfs.NewBuilder()
-	for _, d := range []string{"dev", "proc", "sys", "tmp", "run", "ktstr/bin"} {
+	for _, d := range []string{"dev", "proc", "sys", "tmp", "run", layout.Archive(layout.Bin)} {
 		if err := b.AddDir(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -146,9 +84,9 @@ func initramfsBuilder(s Scheduler, payloads ...payload.Payload) (*initramfs.Buil
 	if err := b.AddBinary("init", self); err != nil {
 		return nil, fmt.Errorf("packing the test binary as the guest's /init: %w", err)
 	}
-	if !s.IsEEVDF() {
-		if err := b.AddBinary(guestSchedulerPath(s.Path)[1:], s.Path); err != nil {
-			return nil, fmt.Errorf("scheduler %s: %w", s, err)
+	if !s.EEVDF() {
+		if err := b.AddBinary(layout.Archive(layout.SchedulerPath(s.Path)), s.Path); err != nil {
+			return nil, fmt.Errorf("scheduler %s: %w", s.Name, err)
 		}
 	}
 	if err := addFiles(b, s); err != nil {
@@ -166,11 +104,8 @@ func initramfsBuilder(s Scheduler, payloads ...payload.Payload) (*initramfs.Buil
 func addFiles(b *initramfs.Builder, s Scheduler) error {
 	for _, guestPath := range slices.Sorted(maps.Keys(s.Files)) {
 		host := s.Files[guestPath]
-		if err := checkGuestFilePath(guestPath); err != nil {
-			return fmt.Errorf("scheduler %s: Files: %w", s, err)
-		}
 		fail := func(err error) error {
-			return fmt.Errorf("scheduler %s: Files[%q] = %q: %w", s, guestPath, host, err)
+			return fmt.Errorf("scheduler %s: Files[%q] = %q: %w", s.Name, guestPath, host, err)
 		}
 		root, err := filepath.Abs(host)
 		if err == nil {
@@ -211,7 +146,7 @@ func addFiles(b *initramfs.Builder, s Scheduler) error {
 }
 
 // addPayloads packs each payload's binary, found on the host, with its
-// shared libraries at guestPayloadPath, and the library path they need.
+// shared libraries at layout.PayloadPath, and the library path they need.
 func addPayloads(b *initramfs.Builder, payloads []payload.Payload) error {
 	if len(payloads) == 0 {
 		return nil
@@ -225,23 +160,23 @@ func addPayloads(b *initramfs.Builder, payloads []payload.Payload) error {
 			return fmt.Errorf("Spec.Payloads: two payloads named %s, with binaries %s and %s", p.Name, prev, p.Binary)
 		}
 		binaries[p.Name] = p.Binary
-		host, err := hostPayloadBinary(p)
+		host, err := PayloadBinary(p)
 		if err != nil {
 			return err
 		}
-		if err := b.AddBinary(guestPayloadPath(p)[1:], host); err != nil {
+		if err := b.AddBinary(layout.Archive(layout.PayloadPath(p.Name, p.Binary)), host); err != nil {
 			return fmt.Errorf("payload %s: packing %s: %w", p.Name, host, err)
 		}
 	}
 	if lp := b.LibraryPath(); len(lp) > 0 {
-		return b.AddBytes(payloadLibraryPathFile[1:], []byte(strings.Join(lp, ":")+"\n"), 0o644)
+		return b.AddBytes(layout.Archive(layout.PayloadLibraryPath), []byte(strings.Join(lp, ":")+"\n"), 0o644)
 	}
 	return nil
 }
 
-// hostPayloadBinary finds p's binary on the host: Binary itself when it is
+// PayloadBinary finds p's binary on the host: Binary itself when it is
 // a path, else Binary looked up on $PATH.
-func hostPayloadBinary(p payload.Payload) (string, error) {
+func PayloadBinary(p payload.Payload) (string, error) {
 	install := ""
 	if p.Package != "" {
 		install = fmt.Sprintf("; install the Debian package %s (apt-get install %s)", p.Package, p.Package)
@@ -277,16 +212,4 @@ func writeInitramfs(b *initramfs.Builder, path string) (*builtInitrd, error) {
 		return nil, fmt.Errorf("initramfs: writing %s: %w", path, err)
 	}
 	return &builtInitrd{path: path, size: n, libraryPath: b.LibraryPath()}, nil
-}
-
-// processAlive tells whether pid is a live process; a zombie is dead.
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if errors.Is(err, os.ErrNotExist) {
-		return false
-	}
-	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
-		return b[i+2] != 'Z'
-	}
-	return true
 }

@@ -1,0 +1,130 @@
+package host
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/sidecar"
+)
+
+// Report fails t with the run's failures and logs what helps: a summary
+// line, and on failure (or with -v) the guest's output, the kernel console,
+// the stats and the timeline.
+func Report(t *testing.T, r *Outcome) {
+	t.Helper()
+	j := r.Job
+	kver := r.Kernel.Version
+	if kver == "" {
+		kver = r.Kernel.BootImage()
+	}
+	summary := fmt.Sprintf("ktstr: %s, scheduler %s, kernel %s, %s (%s), boot %v, total %v",
+		j.Topology, j.Scheduler.Name, kver, r.Accel, r.AccelWhy, r.BootTime.Round(time.Millisecond), r.Wall.Round(time.Millisecond))
+	if r.Retried {
+		summary += ", boot retried once (the first never reached init)"
+	}
+	if r.Repaired != "" {
+		summary += ", " + r.Repaired
+	}
+	if hn := r.noiseSummary(); hn != nil && hn.HeldMS >= 20 {
+		summary += fmt.Sprintf(", the host held the vCPUs off %.0f ms in all (%d stretches of %v or more, longest %.0f ms)", hn.HeldMS, hn.Stalls, hostNoiseStall, hn.LongestMS)
+	}
+	if r.PowerOffKilled {
+		summary += ", the guest did not power off after delivering its result (QEMU stopped; the result stands)"
+	}
+	if r.Result != nil {
+		if s := r.Result.Scheduler; s != nil {
+			summary += fmt.Sprintf(", %s attached after %v, ended %s", s.Name, s.AttachAfter.Round(time.Millisecond), s.Exit)
+			if s.Watchdog != "" {
+				summary += ", stall watchdog " + s.Watchdog
+			}
+		}
+		if len(r.Result.Leftovers) > 0 && verbose() {
+			t.Logf("ktstr: removed what the body left: %s", strings.Join(r.Result.Leftovers, ", "))
+		}
+	}
+	t.Log(summary)
+	for _, n := range r.NoiseNotes {
+		t.Log("ktstr: host noise taken out: " + n)
+	}
+	failures := r.Failures()
+	failed := len(failures) > 0
+	if (failed || verbose()) && len(r.Output) > 0 {
+		t.Logf("--- guest output ---\n%s", strings.TrimRight(string(r.Output), "\n"))
+	}
+	switch {
+	case len(r.Console) == 0:
+	case verbose():
+		t.Logf("--- kernel console ---\n%s", strings.TrimRight(string(r.Console), "\n"))
+	case failed && !consoleInDetail(failures[0].Kind):
+		t.Logf("--- kernel console (last 40 lines) ---\n%s", lastLines(r.Console, 40))
+	}
+	if res := r.Result; res != nil && (failed || verbose()) {
+		if res.Checks != nil {
+			t.Logf("--- stats ---\n%s", strings.TrimRight(res.Checks.Stats.Format(), "\n"))
+		}
+		if len(res.Timeline) > 0 {
+			t.Logf("--- timeline ---\n%s", formatTimeline(res.Timeline))
+		}
+	}
+	if verbose() {
+		t.Logf("--- checks in force ---\n%s", strings.TrimRight(mergedAssert(j, r.Accel, r.Deterministic).Format(), "\n"))
+	}
+	for _, f := range failures {
+		msg := fmt.Sprintf("ktstr: %s: %s", f.Kind, f.Message)
+		if f.Detail != "" {
+			msg += "\n" + strings.TrimRight(f.Detail, "\n")
+		}
+		t.Error(msg)
+	}
+	if failed && failures[0].Kind == check.KernelPanic {
+		t.Log("ktstr: the guest kernel panicked: a kernel crash, which may or may not be the scheduler's doing")
+	}
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// consoleInDetail tells the failure kinds whose detail already quotes the
+// kernel console.
+func consoleInDetail(kind check.Kind) bool {
+	switch kind {
+	case check.KernelPanic, check.Boot, check.Timeout, check.NoResult:
+		return true
+	}
+	return false
+}
+
+// formatTimeline renders the body's phases, one per line.
+func formatTimeline(ps []wire.Phase) string {
+	var b strings.Builder
+	for _, p := range ps {
+		fmt.Fprintf(&b, "%8.2fs  %-30s %6.2fs\n", p.At.Seconds(), p.Name, (p.End - p.At).Seconds())
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// hostNoiseStall is the shortest held-off stretch the report counts.
+const hostNoiseStall = 50 * time.Millisecond
+
+// noiseSummary sums up the held-off time for the report and the result
+// file; nil in deterministic mode, where there is none.
+func (o *Outcome) noiseSummary() *sidecar.HostNoise {
+	if o.HostNoise == nil || o.Deterministic {
+		return nil
+	}
+	hn := &sidecar.HostNoise{HeldMS: ms(o.HostNoise.Total()), Notes: o.NoiseNotes}
+	for _, s := range o.HostNoise.Stalls(hostNoiseStall) {
+		hn.Stalls++
+		hn.LongestMS = max(hn.LongestMS, ms(s.Held))
+	}
+	return hn
+}

@@ -1,0 +1,48 @@
+// Package layout is the guest's file layout that the host packs and the
+// guest reads: where the scheduler, the payloads and the kernel's
+// configuration live in the initramfs. Both sides import it, so the paths
+// are spelled once.
+package layout
+
+import (
+	"path"
+	"path/filepath"
+)
+
+const (
+	// Root is ktstr's own directory in the guest; a scheduler's Files may
+	// not be packed under it.
+	Root = "/ktstr"
+	// Bin holds the scheduler binary.
+	Bin = Root + "/bin"
+	// Payloads holds payload binaries, one directory per payload:
+	// Payloads/<name>/<binary>.
+	Payloads = Root + "/payload"
+	// PayloadLibraryPath, when packed, holds the LD_LIBRARY_PATH payloads
+	// need: guest directories of libraries that the loader finds only
+	// through it (rare: the host found them through LD_LIBRARY_PATH or a
+	// non-default ld.so.conf directory).
+	PayloadLibraryPath = Payloads + "/.library-path"
+	// KernelConfig is where the kernel's configuration is packed; the guest
+	// links /boot/config-<release> to it.
+	KernelConfig = Root + "/kernel.config"
+)
+
+// SchedulerPath is where the scheduler binary found at hostPath lives in
+// the guest.
+func SchedulerPath(hostPath string) string {
+	return path.Join(Bin, filepath.Base(hostPath))
+}
+
+// PayloadPath is where the binary of the payload called name lives in the
+// guest. It depends only on the declaration (the binary's name), so host
+// and guest agree without the host's files.
+func PayloadPath(name, binary string) string {
+	return path.Join(Payloads, name, filepath.Base(binary))
+}
+
+// Archive turns a guest path into its name in the initramfs archive, which
+// has no leading slash.
+func Archive(guestPath string) string {
+	return guestPath[1:]
+}

@@ -72,6 +72,17 @@ func (k *Kernel) BootImage() string {
 // fetchHint ends every resolution error.
 const fetchHint = "run `ktstr kernel fetch` to download one"
 
+// NoKernelError is what Resolve returns when it was given no kernel and the
+// cache holds none: there is nothing to boot until one is fetched.
+type NoKernelError struct {
+	// CacheDir is the cache that was looked in.
+	CacheDir string
+}
+
+func (e *NoKernelError) Error() string {
+	return fmt.Sprintf("no kernel given and none in the cache (%s); name a kernel image or source tree, or %s", e.CacheDir, fetchHint)
+}
+
 // Resolve finds the kernel spec names. spec may be:
 //   - "": the newest kernel in the cache;
 //   - a built kernel source tree (with arch/x86/boot/bzImage, and
@@ -98,7 +109,7 @@ func Resolve(spec, cacheDir string) (*Kernel, error) {
 			return nil, err
 		}
 		if len(entries) == 0 {
-			return nil, fmt.Errorf("no kernel given and none in the cache (%s); name a kernel image or source tree, or %s", cacheDir, fetchHint)
+			return nil, &NoKernelError{CacheDir: cacheDir}
 		}
 		return entries[0].use()
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/layout"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/payload"
@@ -87,14 +88,12 @@ func (c *Ctx) StartPayload(p payload.Payload, opts ...PayloadOption) (*PayloadRu
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("payload %s: %s is not in the guest: list the payload in Spec.Payloads so the host packs it%s", p.Name, bin, packedPayloads())
 	}
-	cgfd := -1
+	cgDir := ""
 	if cfg.cgroup != "" {
-		fd, err := unix.Open(c.Cgroups.Path(cfg.cgroup), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
+		cgDir = c.Cgroups.Path(cfg.cgroup)
+		if _, err := os.Stat(cgDir); err != nil {
 			return nil, fmt.Errorf("payload %s: %s: %w (create it first with ctx.Cgroups.Create)", p.Name, cgroupLabel(cfg.cgroup), err)
 		}
-		defer unix.Close(fd)
-		cgfd = fd
 	}
 
 	r := &PayloadRun{ctx: c, p: p, cgroup: cfg.cgroup, done: make(chan struct{})}
@@ -121,17 +120,11 @@ func (c *Ctx) StartPayload(p payload.Payload, opts ...PayloadOption) (*PayloadRu
 	if lp, err := os.ReadFile(layout.PayloadLibraryPath); err == nil && len(strings.TrimSpace(string(lp))) > 0 {
 		cmd.Env = append(cmd.Env, "LD_LIBRARY_PATH="+strings.TrimSpace(string(lp)))
 	}
-	// Its own process group, so a stop reaches everything it forks;
-	// created straight into the cgroup, so none of it runs elsewhere.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if cgfd >= 0 {
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgfd
-	}
 	// Children that keep the output pipes open must not hold up Wait.
 	cmd.WaitDelay = 2 * time.Second
 	r.cmd = cmd
 	r.start = time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := guest.StartInCgroup(cmd, cgDir); err != nil {
 		if r.outFile != "" {
 			os.Remove(r.outFile)
 		}

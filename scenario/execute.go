@@ -514,7 +514,7 @@ func (r *runner) setAffinity(cgroup string, a work.Affinity) error {
 		if per != nil {
 			set = per[i]
 		}
-		if err := pinProcess(pid, set); err != nil {
+		if err := guest.PinProcess(pid, set); err != nil {
 			return err
 		}
 	}

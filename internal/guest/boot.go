@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package guest is the inside of the VM: what the test binary does when the
 // kernel starts it as PID 1 (mount file systems, find the host's port, power
 // off), the topology the guest sees, cgroups, worker processes and the

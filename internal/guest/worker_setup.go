@@ -1,7 +1,11 @@
+//go:build linux
+
 package guest
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"unsafe"
@@ -59,9 +63,9 @@ func schedSetattr(tid int, attr *unix.SchedAttr) unix.Errno {
 	return e
 }
 
-// threads lists the worker's thread ids.
-func threads() ([]int, error) {
-	d, err := os.ReadDir("/proc/self/task")
+// threads lists the thread ids of process pid ("self" for this one).
+func threads(pid string) ([]int, error) {
+	d, err := os.ReadDir("/proc/" + pid + "/task")
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +78,17 @@ func threads() ([]int, error) {
 	return tids, nil
 }
 
-// forAllThreads applies f to every thread of the process, repeating until a
+// forAllThreads applies f to every thread of this process.
+func forAllThreads(f func(tid int) error) error { return forThreadsOf("self", f) }
+
+// forThreadsOf applies f to every thread of process pid, repeating until a
 // pass finds no thread it has not seen (a thread being created during a
-// pass inherits from its creator, which may not have been done yet).
-func forAllThreads(f func(tid int) error) error {
+// pass inherits from its creator, which may not have been done yet). A
+// thread that exits meanwhile is skipped.
+func forThreadsOf(pid string, f func(tid int) error) error {
 	done := map[int]bool{}
 	for range 10 {
-		tids, err := threads()
+		tids, err := threads(pid)
 		if err != nil {
 			return err
 		}
@@ -105,8 +113,20 @@ func forAllThreads(f func(tid int) error) error {
 	return nil
 }
 
-// applyAffinity pins every thread of the process to cpus.
-func applyAffinity(cpus []int) error {
+// applyAffinity pins every thread of this process to cpus.
+func applyAffinity(cpus []int) error { return pin("self", cpus) }
+
+// PinProcess pins every thread of process pid to cpus. A process that is
+// gone is left alone.
+func PinProcess(pid int, cpus []int) error {
+	err := pin(strconv.Itoa(pid), cpus)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func pin(pid string, cpus []int) error {
 	var set unix.CPUSet
 	for _, c := range cpus {
 		if c < 0 || c >= len(set)*64 {
@@ -114,9 +134,9 @@ func applyAffinity(cpus []int) error {
 		}
 		set.Set(c)
 	}
-	err := forAllThreads(func(tid int) error { return unix.SchedSetaffinity(tid, &set) })
+	err := forThreadsOf(pid, func(tid int) error { return unix.SchedSetaffinity(tid, &set) })
 	if err != nil {
-		return fmt.Errorf("sched_setaffinity %v: %w", cpus, err)
+		return fmt.Errorf("sched_setaffinity of process %s to CPUs %v: %w", pid, cpus, err)
 	}
 	return nil
 }

@@ -163,7 +163,9 @@ func TestEveryWorkType(t *testing.T) {
 				if len(r.CPUs) == 0 || (r.Checkpoints == 0 && k != work.CustomKind) {
 					t.Errorf("worker %d: CPUs %v after %d checkpoints", i, r.CPUs, r.Checkpoints)
 				}
-				if r.WallTime < run/2 || r.WallTime > run+time.Second {
+				// Generous above: a loaded host (CI beside other
+				// jobs) delays the stop; far later means it was missed.
+				if r.WallTime < run/2 || r.WallTime > run+5*time.Second {
 					t.Errorf("worker %d: wall time %v for a %v run", i, r.WallTime, run)
 				}
 				if r.CPUTime <= 0 || r.OffCPU != max(r.WallTime-r.CPUTime, 0) {

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // RunBare boots the VM of c without the harness: no virtio-serial port, no
@@ -30,15 +27,11 @@ func RunBare(ctx context.Context, c Config) (time.Duration, []byte, error) {
 		}
 	}()
 	for n := 0; n < c.Topology.Nodes; n++ {
-		fd, err := unix.MemfdCreate("ktstr-bare-ram", unix.MFD_CLOEXEC)
+		f, err := ramFile("ktstr-bare-ram", int64(c.MemoryMB/c.Topology.Nodes)<<20)
 		if err != nil {
 			return 0, nil, err
 		}
-		f := os.NewFile(uintptr(fd), "guest-ram")
 		mems = append(mems, f)
-		if err := f.Truncate(int64(c.MemoryMB/c.Topology.Nodes) << 20); err != nil {
-			return 0, nil, err
-		}
 	}
 	args, err := qemuArgs(argsConfig{Accel: c.Accel, Topology: c.Topology, MemoryMB: c.MemoryMB,
 		Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Firmware: firmware()})
@@ -49,7 +42,7 @@ func RunBare(ctx context.Context, c Config) (time.Duration, []byte, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.QEMU, args...)
 	cmd.ExtraFiles = mems
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = qemuProcAttr()
 	t0 := time.Now()
 	out, err := cmd.CombinedOutput()
 	d := time.Since(t0)

@@ -18,10 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/hostnoise"
@@ -179,15 +176,11 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}()
 	perNode := c.MemoryMB / c.Topology.Nodes
 	for n := 0; n < c.Topology.Nodes; n++ {
-		fd, err := unix.MemfdCreate(fmt.Sprintf("ktstr-guest-ram-node%d", n), unix.MFD_CLOEXEC)
+		f, err := ramFile(fmt.Sprintf("ktstr-guest-ram-node%d", n), int64(perNode)<<20)
 		if err != nil {
-			return nil, fmt.Errorf("vm: memfd for guest RAM: %w", err)
+			return nil, fmt.Errorf("vm: guest RAM: %w", err)
 		}
-		f := os.NewFile(uintptr(fd), "guest-ram")
 		mems = append(mems, f)
-		if err := f.Truncate(int64(perNode) << 20); err != nil {
-			return nil, fmt.Errorf("vm: size guest RAM: %w", err)
-		}
 	}
 
 	args, err := qemuArgs(argsConfig{
@@ -207,13 +200,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 		cmd.Stdout = &console
 	}
 	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Its own process group keeps a terminal's Ctrl-C from reaching QEMU
-		// before we have collected the guest's console; Pdeathsig kills it
-		// if this process dies without cleaning up.
-		Setpgid:   true,
-		Pdeathsig: syscall.SIGKILL,
-	}
+	cmd.SysProcAttr = qemuProcAttr()
 	started := time.Now()
 	if err := startLocked(cmd); err != nil {
 		return nil, fmt.Errorf("vm: start %s: %w", c.QEMU, err)

@@ -19,29 +19,13 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/gotest"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 	"github.com/ktstr-go/ktstr/sidecar"
 )
-
-// Environment variables `ktstr test` sets for the test binaries (the test
-// library reads them).
-const (
-	testEnvKernel   = "KTSTR_KERNEL"
-	testEnvKernels  = "KTSTR_KERNELS"
-	testEnvGauntlet = "KTSTR_GAUNTLET"
-	testEnvBudget   = gauntlet.EnvBudgetSecs
-	testEnvShard    = "KTSTR_SHARD"
-	testEnvList     = "KTSTR_LIST"
-	testEnvRunID    = sidecar.EnvRunID
-	testEnvMaxVCPUs = gauntlet.EnvMaxVCPUs
-)
-
-// testVariantPrefix starts the lines a test binary prints, in list mode,
-// for each variant that would run.
-const testVariantPrefix = "ktstr-variant: "
 
 // testOptions is a `ktstr test` command line.
 type testOptions struct {
@@ -72,8 +56,8 @@ one does not resolve), then runs
   go test -json [go test flags] [packages, default ./...]
 
 with the kernels and options exported to the test binaries
-(` + testEnvKernels + `, ` + testEnvKernel + `, ` + testEnvGauntlet + `, ` + testEnvBudget + `,
-` + testEnvShard + `, ` + testEnvMaxVCPUs + `, ` + testEnvRunID + `). Everything after "--"
+(` + env.Kernels + `, ` + env.Kernel + `, ` + env.Gauntlet + `, ` + env.BudgetSecs + `,
+` + env.Shard + `, ` + env.MaxVCPUs + `, ` + env.RunID + `). Everything after "--"
 goes to go test untouched: -run, -v, -count, -timeout, -json, package
 patterns. With several kernels each variant runs once per kernel, as a
 subtest named by the kernel.
@@ -87,7 +71,7 @@ stderr). At the end come the output of every failed test, a summary table
 (failures first, with their one-line reason) and the line
 "N passed, N failed, N skipped". The exit status is go test's.
 
---list runs the test binaries in list mode (` + testEnvList + `=1: no VM boots) and
+--list runs the test binaries in list mode (` + env.List + `=1: no VM boots) and
 prints every variant that would run, by package.
 
 Examples:
@@ -113,7 +97,7 @@ Examples:
 		},
 	}
 	f := c.Flags()
-	f.StringArrayVar(&o.kernels, "kernel", nil, "kernel to test on: a cache key, version prefix, image or source tree (repeat for several; default $"+testEnvKernel+", else the newest cached, else fetched)")
+	f.StringArrayVar(&o.kernels, "kernel", nil, "kernel to test on: a cache key, version prefix, image or source tree (repeat for several; default $"+env.Kernel+", else the newest cached, else fetched)")
 	f.BoolVar(&o.gauntlet, "gauntlet", false, "run the gauntlet variants too (topology presets × scheduler flag profiles)")
 	f.StringVar(&o.budget, "budget", "", "run the variants that cover most within SECS seconds")
 	f.StringVar(&o.shard, "shard", "", "run the K-th of N deterministic slices of the variants, e.g. 2/4")
@@ -186,7 +170,7 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 			return err
 		}
 		if strings.Contains(arg, ",") {
-			return fmt.Errorf("kernel %s: a path with a comma cannot go into %s; move or link it elsewhere", arg, testEnvKernels)
+			return fmt.Errorf("kernel %s: a path with a comma cannot go into %s; move or link it elsewhere", arg, env.Kernels)
 		}
 		for _, o := range out {
 			if o.arg == arg {
@@ -202,12 +186,12 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 		repair.Progress = debian.TerminalProgress(stderr)
 	}
 	if len(specs) == 0 {
-		if env := os.Getenv(testEnvKernel); env != "" {
-			k, err := kernel.ResolveOrRepair(ctx, env, "", repair)
+		if named := os.Getenv(env.Kernel); named != "" {
+			k, err := kernel.ResolveOrRepair(ctx, named, "", repair)
 			if err != nil {
-				return nil, fmt.Errorf("%s=%q: %w", testEnvKernel, env, err)
+				return nil, fmt.Errorf("%s=%q: %w", env.Kernel, named, err)
 			}
-			return out, add(env, k)
+			return out, add(named, k)
 		}
 		dir, err := kernel.CacheDir()
 		if err != nil {
@@ -265,42 +249,42 @@ func testKernelArg(spec string, k *kernel.Kernel) (string, error) {
 
 // testEnviron returns the environment of the test binaries.
 func testEnviron(base []string, o *testOptions, kernels []testKernel, runID string, list bool) []string {
-	env := slices.Clone(base)
+	environ := slices.Clone(base)
 	set := func(k, v string) {
-		env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, k+"=") })
+		environ = slices.DeleteFunc(environ, func(e string) bool { return strings.HasPrefix(e, k+"=") })
 		if v != "" {
-			env = append(env, k+"="+v)
+			environ = append(environ, k+"="+v)
 		}
 	}
 	var args []string
 	for _, k := range kernels {
 		args = append(args, k.arg)
 	}
-	set(testEnvKernels, strings.Join(args, ","))
+	set(env.Kernels, strings.Join(args, ","))
 	if len(args) == 1 {
-		set(testEnvKernel, args[0])
+		set(env.Kernel, args[0])
 	} else {
-		set(testEnvKernel, "")
+		set(env.Kernel, "")
 	}
 	if o.gauntlet {
-		set(testEnvGauntlet, "1")
+		set(env.Gauntlet, "1")
 	}
 	if o.budget != "" {
-		set(testEnvBudget, strings.TrimSpace(o.budget))
+		set(env.BudgetSecs, strings.TrimSpace(o.budget))
 	}
 	if o.shard != "" {
-		set(testEnvShard, strings.TrimSpace(o.shard))
+		set(env.Shard, strings.TrimSpace(o.shard))
 	}
 	if o.maxVCPUs != "" {
-		set(testEnvMaxVCPUs, strings.TrimSpace(o.maxVCPUs))
+		set(env.MaxVCPUs, strings.TrimSpace(o.maxVCPUs))
 	}
-	set(testEnvRunID, runID)
+	set(env.RunID, runID)
 	if list {
-		set(testEnvList, "1")
+		set(env.List, "1")
 	} else {
-		set(testEnvList, "")
+		set(env.List, "")
 	}
-	return env
+	return environ
 }
 
 // testOnTerminal reports whether to draw live progress: stderr is a
@@ -328,7 +312,7 @@ func runTestCommand(ctx context.Context, o *testOptions) (int, error) {
 		}
 		fmt.Fprintf(os.Stderr, "ktstr: kernel %s (%s)\n", v, k.arg)
 	}
-	runID := os.Getenv(testEnvRunID)
+	runID := os.Getenv(env.RunID)
 	if runID == "" {
 		runID = sidecar.NewRunID()
 	}
@@ -402,13 +386,13 @@ func (s *testSession) print(w io.Writer, text string) {
 // ended first). go runs in a process group of its own; when ctx ends, the
 // group gets SIGINT (the test library then stops its VMs and cleans up)
 // and, 15 s later, SIGKILL.
-func (s *testSession) goCommand(ctx context.Context, args, env []string, onEvent func(ev gotest.Event, raw []byte), onLine func(line []byte, fromStderr bool)) (int, error) {
+func (s *testSession) goCommand(ctx context.Context, args, environ []string, onEvent func(ev gotest.Event, raw []byte), onLine func(line []byte, fromStderr bool)) (int, error) {
 	var cmd *exec.Cmd
 	if s.goCmd != nil {
-		cmd = s.goCmd(ctx, args, env)
+		cmd = s.goCmd(ctx, args, environ)
 	} else {
 		cmd = exec.Command("go", args...)
-		cmd.Env = env
+		cmd.Env = environ
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -486,11 +470,11 @@ func (s *testSession) goCommand(ctx context.Context, args, env []string, onEvent
 
 // list is --list: run the test binaries in list mode and print the
 // variants each would run, by package, in the order they came.
-func (s *testSession) list(ctx context.Context, env []string) (int, error) {
+func (s *testSession) list(ctx context.Context, environ []string) (int, error) {
 	s.run = gotest.NewRun()
 	variants := map[string][]string{}
 	partial := map[string][]byte{}
-	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), env, func(ev gotest.Event, _ []byte) {
+	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), environ, func(ev gotest.Event, _ []byte) {
 		s.run.Apply(ev)
 		if ev.Action != gotest.ActionOutput {
 			return
@@ -504,7 +488,7 @@ func (s *testSession) list(ctx context.Context, env []string) (int, error) {
 			}
 			line := strings.TrimRight(string(buf[:i]), "\r")
 			buf = buf[i+1:]
-			if name, ok := strings.CutPrefix(line, testVariantPrefix); ok {
+			if name, ok := strings.CutPrefix(line, env.VariantPrefix); ok {
 				variants[ev.Package] = append(variants[ev.Package], strings.TrimSpace(name))
 			} else if strings.HasPrefix(line, "ktstr budget: ") {
 				fmt.Fprintln(s.stderr, line)
@@ -554,7 +538,7 @@ const countStall = 15 * time.Second
 // count runs the listing pass to learn how many variants the run will
 // have: the leaf tests of a run in list mode. It returns 0 when that
 // fails or stalls (see countStall).
-func (s *testSession) count(ctx context.Context, env []string) int {
+func (s *testSession) count(ctx context.Context, environ []string) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.run = gotest.NewRun()
@@ -586,7 +570,7 @@ func (s *testSession) count(ctx context.Context, env []string) int {
 			s.mu.Unlock()
 		}
 	}()
-	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), env, func(ev gotest.Event, _ []byte) {
+	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), environ, func(ev gotest.Event, _ []byte) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.run.Apply(ev)
@@ -617,7 +601,7 @@ func (s *testSession) count(ctx context.Context, env []string) int {
 }
 
 // test runs the tests and reports on them.
-func (s *testSession) test(ctx context.Context, env []string, total int) (int, error) {
+func (s *testSession) test(ctx context.Context, environ []string, total int) (int, error) {
 	s.run = gotest.NewRun()
 	s.run.Now = s.now
 	s.pending = map[string][]byte{}
@@ -654,7 +638,7 @@ func (s *testSession) test(ctx context.Context, env []string, total int) (int, e
 			}
 		}()
 	}
-	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), env, func(ev gotest.Event, raw []byte) {
+	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), environ, func(ev gotest.Event, raw []byte) {
 		if s.opts.goArgs.JSON {
 			s.mu.Lock()
 			s.print(s.stdout, string(raw)+"\n")

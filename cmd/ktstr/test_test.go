@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/gotest"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/image/imagetest"
@@ -113,7 +114,7 @@ func testCache(t *testing.T, releases ...string) string {
 		}
 	}
 	t.Setenv("KTSTR_CACHE_DIR", dir)
-	t.Setenv(testEnvKernel, "")
+	t.Setenv(env.Kernel, "")
 	return dir
 }
 
@@ -144,15 +145,15 @@ func TestResolveTestKernels(t *testing.T) {
 		t.Errorf("version %q", ks[0].k.Version)
 	}
 	// $KTSTR_KERNEL when no --kernel.
-	t.Setenv(testEnvKernel, "7.2")
+	t.Setenv(env.Kernel, "7.2")
 	if ks, err = resolveTestKernels(ctx, nil, &log, false); err != nil || args(ks) != older {
 		t.Errorf("from the environment: %q %v", args(ks), err)
 	}
-	t.Setenv(testEnvKernel, "6.1")
+	t.Setenv(env.Kernel, "6.1")
 	if _, err = resolveTestKernels(ctx, nil, &log, false); err == nil || !strings.Contains(err.Error(), `KTSTR_KERNEL="6.1": no kernel matches "6.1"`) {
 		t.Errorf("bad $KTSTR_KERNEL: %v", err)
 	}
-	t.Setenv(testEnvKernel, "")
+	t.Setenv(env.Kernel, "")
 	// A kernel that does not resolve fails the whole command, with the
 	// resolver's explanation.
 	_, err = resolveTestKernels(ctx, []string{"7.3", "8.0"}, &log, false)
@@ -206,16 +207,16 @@ func TestTestEnviron(t *testing.T) {
 	two := []testKernel{{arg: "/c/debian-7.3"}, {arg: "/src/linux"}}
 
 	m := envMap(testEnviron(base, &testOptions{}, one, "run-1", false))
-	if m[testEnvKernels] != "/c/debian-7.3" || m[testEnvKernel] != "/c/debian-7.3" || m[testEnvRunID] != "run-1" || m["PATH"] != "/bin" {
+	if m[env.Kernels] != "/c/debian-7.3" || m[env.Kernel] != "/c/debian-7.3" || m[env.RunID] != "run-1" || m["PATH"] != "/bin" {
 		t.Errorf("one kernel: %v", m)
 	}
-	if _, ok := m[testEnvList]; ok {
+	if _, ok := m[env.List]; ok {
 		t.Error("an inherited KTSTR_LIST would turn the run into a listing")
 	}
-	if m[testEnvGauntlet] != "1" {
+	if m[env.Gauntlet] != "1" {
 		t.Error("an inherited KTSTR_GAUNTLET=1 is the user's choice; keep it")
 	}
-	for _, k := range []string{testEnvBudget, testEnvShard, testEnvMaxVCPUs} {
+	for _, k := range []string{env.BudgetSecs, env.Shard, env.MaxVCPUs} {
 		if _, ok := m[k]; ok {
 			t.Errorf("%s set without its flag", k)
 		}
@@ -223,11 +224,11 @@ func TestTestEnviron(t *testing.T) {
 
 	o := &testOptions{gauntlet: true, budget: " 300", shard: "2/4", maxVCPUs: "16"}
 	m = envMap(testEnviron([]string{"PATH=/bin", "KTSTR_KERNEL=old"}, o, two, "run-2", true))
-	if m[testEnvKernels] != "/c/debian-7.3,/src/linux" || m[testEnvList] != "1" || m[testEnvGauntlet] != "1" ||
-		m[testEnvBudget] != "300" || m[testEnvShard] != "2/4" || m[testEnvMaxVCPUs] != "16" || m[testEnvRunID] != "run-2" {
+	if m[env.Kernels] != "/c/debian-7.3,/src/linux" || m[env.List] != "1" || m[env.Gauntlet] != "1" ||
+		m[env.BudgetSecs] != "300" || m[env.Shard] != "2/4" || m[env.MaxVCPUs] != "16" || m[env.RunID] != "run-2" {
 		t.Errorf("two kernels: %v", m)
 	}
-	if _, ok := m[testEnvKernel]; ok {
+	if _, ok := m[env.Kernel]; ok {
 		t.Error("KTSTR_KERNEL set with several kernels")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/layout"
+	"github.com/ktstr-go/ktstr/internal/logtail"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/payload"
 )
@@ -380,7 +381,7 @@ func outputDetail(r *payload.Result) string {
 	var b strings.Builder
 	for _, s := range []struct{ name, text string }{{"stdout", r.Stdout}, {"stderr", r.Stderr}} {
 		if t := strings.TrimSpace(s.text); t != "" {
-			fmt.Fprintf(&b, "--- %s %s (last lines) ---\n%s\n", r.Name, s.name, lastLines([]byte(t), 20))
+			fmt.Fprintf(&b, "--- %s %s (last lines) ---\n%s\n", r.Name, s.name, logtail.LastLines([]byte(t), 20))
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
@@ -422,13 +423,4 @@ func (c *capture) tail() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return string(c.ring)
-}
-
-// lastLines is TEMPORARY until the shared helper lands.
-func lastLines(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
 }

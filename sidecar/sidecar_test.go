@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 func sample(name string) Result {
@@ -312,7 +314,7 @@ func names(t *testing.T, dir string) map[string]bool {
 		if strings.HasSuffix(e.Name(), FileSuffix) {
 			out[e.Name()] = true
 		}
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if cachedir.IsTempFile(e.Name()) {
 			t.Errorf("temporary file left: %s", e.Name())
 		}
 	}

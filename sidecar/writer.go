@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
 // Files a run directory holds besides the sidecars.
@@ -23,8 +26,6 @@ const (
 	// RunMarkerFile holds the id of the run whose sidecars the directory
 	// holds.
 	RunMarkerFile = ".ktstr-run"
-	// tempPrefix starts the names of files being written.
-	tempPrefix = ".ktstr-tmp-"
 )
 
 // lockTimeout bounds the wait for the directory's lock.
@@ -159,7 +160,7 @@ func (w *Writer) prepare() error {
 		name := e.Name()
 		// Under the exclusive lock nobody is writing, so temporary files
 		// are leftovers of crashed writers.
-		if e.Type().IsRegular() && (strings.HasSuffix(name, FileSuffix) || strings.HasPrefix(name, tempPrefix)) {
+		if e.Type().IsRegular() && (strings.HasSuffix(name, FileSuffix) || cachedir.IsTempFile(name)) {
 			if err := os.Remove(filepath.Join(w.Dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("clearing old sidecars: %w", err)
 			}
@@ -198,26 +199,10 @@ func lockDir(dir string, exclusive bool) (func(), error) {
 	}
 }
 
-// writeAtomic writes data to a temporary file beside path and renames it
-// over path.
+// writeAtomic writes data over path whole or not at all.
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix+"*")
+	err := cachedir.WriteFile(path, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err })
 	if err != nil {
-		return fmt.Errorf("sidecar: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("sidecar: %w", err)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/gotest"
@@ -709,7 +710,7 @@ func (s *testSession) test(ctx context.Context, environ []string, total int) (in
 	if s.opts.junit != "" {
 		data, err := gotest.MarshalJUnit(s.run.JUnit())
 		if err == nil {
-			err = gotest.WriteFileAtomic(s.opts.junit, data)
+			err = cachedir.WriteFile(s.opts.junit, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err })
 		}
 		if err != nil {
 			fmt.Fprintf(s.stderr, "ktstr: writing the JUnit report: %v\n", err)

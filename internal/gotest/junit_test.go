@@ -2,8 +2,6 @@ package gotest
 
 import (
 	"encoding/xml"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -118,33 +116,5 @@ func TestJUnitUnsafeText(t *testing.T) {
 	}
 	if want := "a_test.go:1: ktstr: kernel-panic: Oops\uFFFD <&> ]]> \uFFFD"; f.Text != want {
 		t.Errorf("text %q, want %q", f.Text, want)
-	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "report.xml")
-	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(path, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil || string(data) != "new" {
-		t.Fatalf("%q %v", data, err)
-	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v", fi.Mode())
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("left behind: %v", entries)
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "r.xml"), nil); err == nil {
-		t.Error("no error for a missing directory")
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("left behind after an error: %v", entries)
 	}
 }

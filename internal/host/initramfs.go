@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/initramfs"
 	"github.com/ktstr-go/ktstr/internal/layout"
 	"github.com/ktstr-go/ktstr/payload"
@@ -195,20 +197,12 @@ func PayloadBinary(p payload.Payload) (string, error) {
 }
 
 func writeInitramfs(b *initramfs.Builder, path string) (*builtInitrd, error) {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	var n int64
+	err := cachedir.WriteFile(path, 0o644, func(w io.Writer) (err error) {
+		n, err = b.WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("initramfs: %w", err)
-	}
-	n, err := b.WriteTo(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return nil, fmt.Errorf("initramfs: writing %s: %w", path, err)
 	}
 	return &builtInitrd{path: path, size: n, libraryPath: b.LibraryPath()}, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
+	"github.com/ktstr-go/ktstr/internal/logtail"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/sidecar"
 )
@@ -60,7 +61,7 @@ func Report(t *testing.T, r *Outcome) {
 	case verbose():
 		t.Logf("--- kernel console ---\n%s", strings.TrimRight(string(r.Console), "\n"))
 	case failed && !consoleInDetail(failures[0].Kind):
-		t.Logf("--- kernel console (last 40 lines) ---\n%s", lastLines(r.Console, 40))
+		t.Logf("--- kernel console (last 40 lines) ---\n%s", logtail.LastLines(r.Console, 40))
 	}
 	if res := r.Result; res != nil && (failed || verbose()) {
 		if res.Checks != nil {
@@ -83,14 +84,6 @@ func Report(t *testing.T, r *Outcome) {
 	if failed && failures[0].Kind == check.KernelPanic {
 		t.Log("ktstr: the guest kernel panicked: a kernel crash, which may or may not be the scheduler's doing")
 	}
-}
-
-func lastLines(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
 // consoleInDetail tells the failure kinds whose detail already quotes the

@@ -212,21 +212,26 @@ func pickMirror(ctx context.Context, opts *FetchOptions, fe *debian.Fetcher) (st
 	if m := os.Getenv(MirrorEnv); m != "" {
 		return m, nil
 	}
-	aptDir := opts.AptDir
+	return AptMirror(ctx, fe, opts.AptDir, opts.Suite, opts.logf)
+}
+
+// AptMirror returns the first Debian archive among the apt sources under
+// aptDir ("" means /etc/apt) that serves suite ("" means the default):
+// each is probed with a copy of fe. Security archives are passed over;
+// they carry no backports. logf says which was chosen.
+func AptMirror(ctx context.Context, fe *debian.Fetcher, aptDir, suite string, logf func(string, ...any)) (string, error) {
 	if aptDir == "" {
 		aptDir = "/etc/apt"
+	}
+	if suite == "" {
+		suite = debian.DefaultSuite
 	}
 	uris, err := debian.SourcesURIs(aptDir)
 	if err != nil {
 		return "", err
 	}
-	suite := opts.Suite
-	if suite == "" {
-		suite = debian.DefaultSuite
-	}
 	var tried []string
 	for _, u := range uris {
-		// Security archives carry only security updates, never backports.
 		if strings.HasSuffix(u, "-security") {
 			continue
 		}
@@ -236,7 +241,7 @@ func pickMirror(ctx context.Context, opts *FetchOptions, fe *debian.Fetcher) (st
 		err := probe.Probe(pctx)
 		cancel()
 		if err == nil {
-			opts.logf("using Debian archive %s (from the apt sources under %s)", u, aptDir)
+			logf("using Debian archive %s (from the apt sources under %s)", u, aptDir)
 			return u, nil
 		}
 		tried = append(tried, fmt.Sprintf("%s: %v", u, err))

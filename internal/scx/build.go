@@ -17,13 +17,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/logtail"
 )
 
 // Defaults for BuildOptions.
@@ -377,32 +377,7 @@ func (b *builder) mirror(ctx context.Context, fe *debian.Fetcher) (string, error
 	if b.k.Meta != nil && b.k.Meta.Mirror != "" {
 		return b.k.Meta.Mirror, nil
 	}
-	aptDir := orDefault(b.opts.AptDir, "/etc/apt")
-	uris, err := debian.SourcesURIs(aptDir)
-	if err != nil {
-		return "", err
-	}
-	var tried []string
-	for _, u := range uris {
-		if strings.HasSuffix(u, "-security") {
-			continue // security archives carry no backports
-		}
-		probe := *fe
-		probe.Mirror = u
-		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := probe.Probe(pctx)
-		cancel()
-		if err == nil {
-			b.opts.logf("using Debian archive %s (from the apt sources under %s)", u, aptDir)
-			return u, nil
-		}
-		tried = append(tried, fmt.Sprintf("%s: %v", u, err))
-	}
-	suite := orDefault(fe.Suite, debian.DefaultSuite)
-	if len(tried) == 0 {
-		return "", fmt.Errorf("the apt sources under %s name no Debian archive; pass --mirror URI or set %s", aptDir, kernel.MirrorEnv)
-	}
-	return "", fmt.Errorf("no apt source serves suite %s:\n  %s\npass --mirror URI or set %s", suite, strings.Join(tried, "\n  "), kernel.MirrorEnv)
+	return kernel.AptMirror(ctx, fe, b.opts.AptDir, fe.Suite, b.opts.logf)
 }
 
 // unpackSource streams the tarball member out of the .deb and unpacks it
@@ -538,7 +513,7 @@ func (b *builder) make(ctx context.Context, tree, out string, scheds []string) (
 // everything it started are killed when ctx is cancelled.
 func (b *builder) runMake(ctx context.Context, args []string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, b.tools.make, args...)
-	var out lockedBuffer
+	var out logtail.Buffer
 	var w io.Writer = &out
 	if b.opts.BuildLog != nil {
 		w = io.MultiWriter(&out, b.opts.BuildLog)
@@ -550,25 +525,6 @@ func (b *builder) runMake(ctx context.Context, args []string) ([]byte, error) {
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	return out.Bytes(), err
-}
-
-// lockedBuffer is a bytes.Buffer safe for make's stdout and stderr being
-// copied at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
 }
 
 // present returns those of names that are executables in dir.

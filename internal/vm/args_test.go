@@ -475,25 +475,3 @@ func TestDiagnoseDetailIsTail(t *testing.T) {
 		t.Errorf("Detail is %d lines from %q to %q, want 40 from \"line 60\" to \"line 99\"", len(lines), lines[0], lines[len(lines)-1])
 	}
 }
-
-func TestTail(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"", 3, ""},
-		{"a", 3, "a"},
-		{"a\nb\n", 3, "a\nb"},
-		{"a\nb\nc", 3, "a\nb\nc"},
-		{"a\nb\nc\nd\n", 3, "b\nc\nd"},
-		{"a\nb\n\n\n", 1, "b"}, // trailing newlines are not lines
-		{"a\n\nb", 2, "\nb"},   // an empty line inside is
-		{"a\nb", 0, ""},
-	}
-	for _, tt := range tests {
-		if got := tail([]byte(tt.in), tt.n); got != tt.want {
-			t.Errorf("tail(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
-		}
-	}
-}

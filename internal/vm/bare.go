@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/logtail"
 )
 
 // RunBare boots the VM of c without the harness: no virtio-serial port, no
@@ -47,7 +49,7 @@ func RunBare(ctx context.Context, c Config) (time.Duration, []byte, error) {
 	out, err := cmd.CombinedOutput()
 	d := time.Since(t0)
 	if err != nil {
-		return d, out, fmt.Errorf("bare boot: %w\n%s", err, tail(out, 20))
+		return d, out, fmt.Errorf("bare boot: %w\n%s", err, logtail.LastLines(out, 20))
 	}
 	return d, out, nil
 }

@@ -17,11 +17,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/hostnoise"
+	"github.com/ktstr-go/ktstr/internal/logtail"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -126,7 +126,7 @@ func Run(ctx context.Context, c Config) (*Outcome, error) {
 		if out != nil {
 			out.Retried = true
 			if out.Failure != nil {
-				out.Failure.Detail += "\n(first boot also failed: guest never reached init)\n" + tail(first.Console, 20)
+				out.Failure.Detail += "\n(first boot also failed: guest never reached init)\n" + logtail.LastLines(first.Console, 20)
 			}
 		}
 	}
@@ -193,7 +193,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}
 	cmd := exec.Command(c.QEMU, args...)
 	cmd.ExtraFiles = mems
-	var console, stderr lockedBuffer
+	var console, stderr logtail.Buffer
 	if c.Console != nil {
 		cmd.Stdout = io.MultiWriter(&console, c.Console)
 	} else {
@@ -261,7 +261,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 		exitErr = <-exited
 		out.Failure = &wire.Failure{Kind: check.Boot,
 			Message: fmt.Sprintf("QEMU did not connect to the guest port within %v", c.BootTimeout),
-			Detail:  tail(console.Bytes(), 40)}
+			Detail:  logtail.LastLines(console.Bytes(), 40)}
 		return finish(), errBootStall
 	case <-ctx.Done():
 		kill()
@@ -311,12 +311,12 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 			exitErr = <-exited
 			out.Failure = &wire.Failure{Kind: check.Boot,
 				Message: fmt.Sprintf("guest did not reach init within %v", c.BootTimeout),
-				Detail:  tail(console.Bytes(), 40)}
+				Detail:  logtail.LastLines(console.Bytes(), 40)}
 			return finish(), errBootStall
 		case <-deadline.C:
 			return stop(&wire.Failure{Kind: check.Timeout,
 				Message: fmt.Sprintf("VM timed out after %v (set Spec.Timeout to allow more)", c.Timeout),
-				Detail:  "last guest output:\n" + tail(output.Bytes(), 20) + "\nconsole:\n" + tail(console.Bytes(), 20)}), nil
+				Detail:  "last guest output:\n" + logtail.LastLines(output.Bytes(), 20) + "\nconsole:\n" + logtail.LastLines(console.Bytes(), 20)}), nil
 		case <-ctx.Done():
 			return stop(&wire.Failure{Kind: check.Host, Message: "cancelled: " + ctx.Err().Error()}), nil
 		case <-afterResult:
@@ -402,44 +402,15 @@ func diagnose(console, stderr []byte, exitErr error, what string) *wire.Failure 
 		}
 		return &wire.Failure{Kind: check.KernelPanic,
 			Message: "guest kernel panic: " + strings.TrimSpace(string(line)),
-			Detail:  tail(console, 40)}
+			Detail:  logtail.LastLines(console, 40)}
 	}
 	msg := what
 	if exitErr != nil {
 		msg += " (QEMU: " + exitErr.Error() + ")"
 	}
-	detail := tail(console, 40)
+	detail := logtail.LastLines(console, 40)
 	if len(stderr) > 0 {
-		detail = "QEMU stderr:\n" + tail(stderr, 20) + "\nconsole:\n" + detail
+		detail = "QEMU stderr:\n" + logtail.LastLines(stderr, 20) + "\nconsole:\n" + detail
 	}
 	return &wire.Failure{Kind: check.NoResult, Message: msg, Detail: detail}
-}
-
-// tail returns the last n lines of b.
-func tail(b []byte, n int) string {
-	s := strings.TrimRight(string(b), "\n")
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and other readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// Bytes returns a copy of what was written.
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
 }

@@ -101,8 +101,8 @@ func runSoak(ctx context.Context, o *soakOptions, out io.Writer) (int, error) {
 	for round := 1; round <= o.rounds; round++ {
 		r0 := time.Now()
 		run := gotest.NewRun()
-		s := &testSession{goCmd: o.goCmd}
-		code, err := s.goCommand(ctx, args, os.Environ(), func(ev gotest.Event, _ []byte) { run.Apply(ev) }, func([]byte, bool) {})
+		s := &gotest.Session{GoCmd: o.goCmd}
+		code, err := s.Go(ctx, args, os.Environ(), func(ev gotest.Event, _ []byte) { run.Apply(ev) }, func([]byte, bool) {})
 		if err != nil {
 			return 0, err
 		}

@@ -1,25 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/gotest"
@@ -317,14 +311,16 @@ func runTestCommand(ctx context.Context, o *testOptions) (int, error) {
 	if runID == "" {
 		runID = sidecar.NewRunID()
 	}
-	s := &testSession{
-		opts:           o,
-		stdout:         os.Stdout,
-		stderr:         os.Stderr,
-		terminal:       terminal,
-		stdoutTerminal: term.IsTerminal(int(os.Stdout.Fd())),
-		now:            time.Now,
-		width: func() int {
+	s := &gotest.Session{
+		Args:           o.goArgs,
+		Listing:        o.list,
+		JUnit:          o.junit,
+		Stdout:         os.Stdout,
+		Stderr:         os.Stderr,
+		Terminal:       terminal,
+		StdoutTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		Now:            time.Now,
+		Width: func() int {
 			w, _, err := term.GetSize(int(os.Stderr.Fd()))
 			if err != nil {
 				return 0
@@ -333,444 +329,13 @@ func runTestCommand(ctx context.Context, o *testOptions) (int, error) {
 		},
 	}
 	if o.list {
-		return s.list(ctx, testEnviron(os.Environ(), o, kernels, runID+"-list", true))
+		return s.List(ctx, testEnviron(os.Environ(), o, kernels, runID+"-list", true))
 	}
 	total := 0
 	if terminal {
-		total = s.count(ctx, testEnviron(os.Environ(), o, kernels, runID+"-list", true))
+		total = s.Count(ctx, testEnviron(os.Environ(), o, kernels, runID+"-list", true))
 	}
-	return s.test(ctx, testEnviron(os.Environ(), o, kernels, runID, false), total)
-}
-
-// testSession runs go test and reports on it.
-type testSession struct {
-	opts           *testOptions
-	stdout, stderr io.Writer
-	// terminal: draw the status line on stderr; stdoutTerminal: stdout
-	// shares the screen with it.
-	terminal, stdoutTerminal bool
-	now                      func() time.Time
-	width                    func() int
-	// goCmd runs go; nil means the go on $PATH.
-	goCmd func(ctx context.Context, args, env []string) *exec.Cmd
-
-	mu       sync.Mutex
-	run      *gotest.Run
-	progress *gotest.Progress // nil when not on a terminal
-	pending  map[string][]byte
-}
-
-// report is where the human report goes: stdout, unless go's JSON does.
-func (s *testSession) report() io.Writer {
-	if s.opts.goArgs.JSON && !s.opts.list {
-		return s.stderr
-	}
-	return s.stdout
-}
-
-// print writes text (whole lines) to w, above the status line when there
-// is one. Callers hold s.mu.
-func (s *testSession) print(w io.Writer, text string) {
-	if text == "" {
-		return
-	}
-	if s.progress != nil && (w != s.stdout || s.stdoutTerminal) {
-		s.progress.Print(w, s.run, text)
-		return
-	}
-	io.WriteString(w, text)
-}
-
-// goCommand runs go with args and env, calling onEvent for each event,
-// onLine for each line of go's stdout that is not an event and of its
-// stderr (with fromStderr set), and gives go's exit status (130 when ctx
-// ended first). go runs in a process group of its own; when ctx ends, the
-// group gets SIGINT (the test library then stops its VMs and cleans up)
-// and, 15 s later, SIGKILL.
-func (s *testSession) goCommand(ctx context.Context, args, environ []string, onEvent func(ev gotest.Event, raw []byte), onLine func(line []byte, fromStderr bool)) (int, error) {
-	var cmd *exec.Cmd
-	if s.goCmd != nil {
-		cmd = s.goCmd(ctx, args, environ)
-	} else {
-		cmd = exec.Command("go", args...)
-		cmd.Env = environ
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return 0, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return 0, err
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("running go: %w", err)
-	}
-	done := make(chan struct{})
-	var stopped sync.WaitGroup
-	stopped.Add(1)
-	go func() {
-		defer stopped.Done()
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-		}
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-	}()
-	var errDone sync.WaitGroup
-	errDone.Add(1)
-	go func() {
-		defer errDone.Done()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for sc.Scan() {
-			onLine(sc.Bytes(), true)
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	d := gotest.NewDecoder(stdout)
-	for {
-		ev, err := d.Next()
-		if err == io.EOF {
-			break
-		}
-		if errors.Is(err, gotest.ErrNotEvent) {
-			onLine(d.Raw(), false)
-			continue
-		}
-		if err != nil {
-			// A line too long to be an event: drain the rest so go can
-			// finish.
-			io.Copy(io.Discard, stdout)
-			break
-		}
-		onEvent(ev, d.Raw())
-	}
-	errDone.Wait()
-	werr := cmd.Wait()
-	close(done)
-	stopped.Wait()
-	var exit *exec.ExitError
-	switch {
-	case werr == nil:
-		return 0, nil
-	case ctx.Err() != nil:
-		return 130, nil // interrupted, as a shell reports SIGINT
-	case errors.As(werr, &exit):
-		return max(exit.ExitCode(), 1), nil
-	}
-	return 0, werr
-}
-
-// list is --list: run the test binaries in list mode and print the
-// variants each would run, by package, in the order they came.
-func (s *testSession) list(ctx context.Context, environ []string) (int, error) {
-	s.run = gotest.NewRun()
-	variants := map[string][]string{}
-	partial := map[string][]byte{}
-	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), environ, func(ev gotest.Event, _ []byte) {
-		s.run.Apply(ev)
-		if ev.Action != gotest.ActionOutput {
-			return
-		}
-		key := ev.Package + "\x00" + ev.Test
-		buf := append(partial[key], ev.Output...)
-		for {
-			i := bytes.IndexByte(buf, '\n')
-			if i < 0 {
-				break
-			}
-			line := strings.TrimRight(string(buf[:i]), "\r")
-			buf = buf[i+1:]
-			if name, ok := strings.CutPrefix(line, env.VariantPrefix); ok {
-				variants[ev.Package] = append(variants[ev.Package], strings.TrimSpace(name))
-			} else if strings.HasPrefix(line, "ktstr budget: ") {
-				fmt.Fprintln(s.stderr, line)
-			}
-		}
-		partial[key] = buf
-	}, func(line []byte, _ bool) {
-		fmt.Fprintf(s.stderr, "%s\n", line)
-	})
-	if err != nil {
-		return 0, err
-	}
-	pkgs := make([]string, 0, len(variants))
-	for p := range variants {
-		pkgs = append(pkgs, p)
-	}
-	slices.Sort(pkgs)
-	var b strings.Builder
-	for _, p := range pkgs {
-		for _, v := range variants[p] {
-			b.WriteString(v + "\n")
-		}
-	}
-	io.WriteString(s.stdout, b.String())
-	if code != 0 {
-		s.run.Finish()
-		rows := s.run.Rows()
-		var failed []gotest.Row
-		for _, r := range rows {
-			if r.Status == gotest.Failed {
-				failed = append(failed, r)
-			}
-		}
-		gotest.WriteFailures(s.stderr, failed)
-		fmt.Fprintf(s.stderr, "ktstr: listing failed (go test exit status %d)\n", code)
-		return code, nil
-	}
-	return 0, nil
-}
-
-// countStall is how long one test may run in the listing pass before the
-// pass is given up: in list mode nothing boots, so a test that takes this
-// long is doing real work (a test library without list mode, or a slow
-// plain test), and the count is not worth the wait.
-const countStall = 15 * time.Second
-
-// count runs the listing pass to learn how many variants the run will
-// have: the leaf tests of a run in list mode. It returns 0 when that
-// fails or stalls (see countStall).
-func (s *testSession) count(ctx context.Context, environ []string) int {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s.run = gotest.NewRun()
-	s.run.Now = s.now
-	s.progress = gotest.NewProgress(s.stderr, s.now, s.width, 100*time.Millisecond)
-	s.progress.Prefix = "ktstr: building and listing the variants…"
-	var stalled string
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	ticking := make(chan struct{})
-	var ticker sync.WaitGroup
-	ticker.Add(1)
-	go func() {
-		defer ticker.Done()
-		for {
-			select {
-			case <-ticking:
-				return
-			case <-tick.C:
-			}
-			s.mu.Lock()
-			for _, t := range s.run.Running() {
-				if s.now().Sub(t.Resumed) > countStall && stalled == "" {
-					stalled = t.Name
-					cancel()
-				}
-			}
-			s.progress.Update(s.run, false)
-			s.mu.Unlock()
-		}
-	}()
-	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), environ, func(ev gotest.Event, _ []byte) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.run.Apply(ev)
-		if ev.Action == gotest.ActionStart {
-			s.progress.Prefix = "ktstr: listing the variants of " + ev.Package + "…"
-			s.progress.Update(s.run, false)
-		}
-	}, func([]byte, bool) {})
-	close(ticking)
-	ticker.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.progress.Clear()
-	s.progress = nil
-	total := 0
-	for _, p := range s.run.Packages {
-		total += len(p.Variants())
-	}
-	s.run = nil
-	switch {
-	case stalled != "":
-		fmt.Fprintf(s.stderr, "ktstr: not counting the variants first: %s ran over %v in list mode; the progress shows no total\n", stalled, countStall)
-		return 0
-	case err != nil || code != 0:
-		return 0
-	}
-	return total
-}
-
-// test runs the tests and reports on them.
-func (s *testSession) test(ctx context.Context, environ []string, total int) (int, error) {
-	s.run = gotest.NewRun()
-	s.run.Now = s.now
-	s.pending = map[string][]byte{}
-	verbose := s.opts.goArgs.Verbose
-	out := s.report()
-	if s.terminal {
-		s.progress = gotest.NewProgress(s.stderr, s.now, s.width, 100*time.Millisecond)
-		s.progress.Total = total
-		s.mu.Lock()
-		s.progress.Update(s.run, true)
-		s.mu.Unlock()
-		tick := time.NewTicker(time.Second)
-		stop := make(chan struct{})
-		var ticker sync.WaitGroup
-		ticker.Add(1)
-		defer func() {
-			tick.Stop()
-			close(stop)
-			ticker.Wait()
-		}()
-		go func() {
-			defer ticker.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				s.mu.Lock()
-				if s.progress != nil {
-					s.progress.Update(s.run, false)
-				}
-				s.mu.Unlock()
-			}
-		}()
-	}
-	code, err := s.goCommand(ctx, s.opts.goArgs.Command("./..."), environ, func(ev gotest.Event, raw []byte) {
-		if s.opts.goArgs.JSON {
-			s.mu.Lock()
-			s.print(s.stdout, string(raw)+"\n")
-			s.mu.Unlock()
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		ch := s.run.Apply(ev)
-		switch ev.Action {
-		case gotest.ActionOutput:
-			if verbose {
-				s.verboseOutput(out, ev.Package, ev.Output)
-			} else if l := strings.TrimSpace(ev.Output); strings.HasPrefix(l, "ktstr budget: ") {
-				s.print(s.stderr, l+"\n")
-			}
-		case gotest.ActionBuildOutput:
-			if verbose {
-				s.verboseOutput(out, "\x00"+ev.ImportPath, ev.Output)
-			}
-		}
-		for _, t := range ch.Finished {
-			s.finished(out, t, verbose)
-		}
-		if ch.PackageDone && !verbose {
-			s.packageDone(out, ch.Package)
-		}
-		if s.progress != nil {
-			s.progress.Update(s.run, len(ch.Finished) > 0)
-		}
-	}, func(line []byte, fromStderr bool) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		// With -json, go's stdout is echoed as it is; its stderr stays
-		// stderr.
-		if s.opts.goArgs.JSON && !fromStderr {
-			s.print(s.stdout, string(line)+"\n")
-			return
-		}
-		s.print(s.stderr, string(line)+"\n")
-	})
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for key, rest := range s.pending {
-		if len(rest) > 0 {
-			s.print(out, string(rest)+"\n")
-		}
-		delete(s.pending, key)
-	}
-	for _, t := range s.run.Finish() {
-		s.finished(out, t, verbose)
-	}
-	if s.progress != nil {
-		s.progress.Clear()
-		s.progress = nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	rows := s.run.Rows()
-	var b bytes.Buffer
-	if gotest.Tally(rows).Failed > 0 {
-		b.WriteString("\n")
-		gotest.WriteFailures(&b, rows)
-	}
-	b.WriteString("\n")
-	gotest.WriteSummary(&b, rows)
-	out.Write(b.Bytes())
-	if s.opts.junit != "" {
-		data, err := gotest.MarshalJUnit(s.run.JUnit())
-		if err == nil {
-			err = cachedir.WriteFile(s.opts.junit, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err })
-		}
-		if err != nil {
-			fmt.Fprintf(s.stderr, "ktstr: writing the JUnit report: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	return code, nil
-}
-
-// verboseOutput prints a piece of output as go test -v would, whole lines
-// at a time (so that the status line can stay below them). key separates
-// the streams of packages. Callers hold s.mu.
-func (s *testSession) verboseOutput(w io.Writer, key, text string) {
-	buf := append(s.pending[key], text...)
-	i := bytes.LastIndexByte(buf, '\n')
-	if i < 0 {
-		s.pending[key] = buf
-		return
-	}
-	s.print(w, string(buf[:i+1]))
-	s.pending[key] = append([]byte(nil), buf[i+1:]...)
-}
-
-// finished reports a test that reached its outcome: in plain mode (no
-// terminal) a line per variant, on a terminal a line per failed variant
-// (the status line counts the others); nothing with -v, whose output has
-// go's own result lines. Callers hold s.mu.
-func (s *testSession) finished(w io.Writer, t *gotest.Test, verbose bool) {
-	if verbose || !t.Leaf() || s.terminal && t.Status != gotest.Failed {
-		return
-	}
-	line := fmt.Sprintf("%s %s (%s)", t.Status, t.Name, gotest.FormatDuration(t.Elapsed))
-	if t.Status != gotest.Passed {
-		if r := t.Reason(s.run.Package(t.Package)); r != "" {
-			line += "  " + r
-		}
-	}
-	s.print(w, line+"\n")
-}
-
-// packageDone prints go's result line for a package ("ok  pkg 1.2s",
-// "FAIL pkg [build failed]"), after the compiler's output when the build
-// failed, and after what the package printed outside its tests (TestMain,
-// go test -list). Callers hold s.mu.
-func (s *testSession) packageDone(w io.Writer, p *gotest.Package) {
-	var b strings.Builder
-	if p.FailedBuild != "" {
-		b.WriteString(p.BuildOutput)
-	}
-	if out := gotest.CleanOutput(p.Output()); out != "" {
-		b.WriteString(out + "\n")
-	}
-	for _, l := range strings.Split(p.Output(), "\n") {
-		if strings.HasPrefix(l, "ok  \t") || strings.HasPrefix(l, "FAIL\t") || strings.HasPrefix(l, "?   \t") {
-			b.WriteString(l + "\n")
-		}
-	}
-	s.print(w, b.String())
+	return s.Test(ctx, testEnviron(os.Environ(), o, kernels, runID, false), total)
 }
 
 // prefixWriter writes each line to w with prefix.

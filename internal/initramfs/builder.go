@@ -35,6 +35,7 @@ type entry struct {
 	umode    uint32      // mode as stored in the archive, set by commit
 	hostPath string      // kindFile read from the host
 	hostInfo os.FileInfo // the host file when it was added
+	strip    bool        // a binary, written by Writer.ExecutableFrom
 	data     []byte      // kindFile from memory
 	target   string      // kindSymlink
 	major    uint32      // kindCharDev
@@ -77,7 +78,10 @@ func (b *Builder) AddBytes(archivePath string, data []byte, mode os.FileMode) er
 // library it needs (see [ClosureAt]), each at the path where the guest's
 // loader looks for it. Libraries already added for another binary are
 // shared; a library whose archive path already holds a different file is an
-// error, and then nothing of the binary is added.
+// error, and then nothing of the binary is added. The binary itself is
+// packed without its debug sections and static symbol table (see
+// [Writer.ExecutableFrom]): they are about a third of a Go test binary, and
+// every byte of the archive costs boot time.
 func (b *Builder) AddBinary(archivePath, hostPath string) error {
 	if err := IsELFExecutable(hostPath); err != nil {
 		return err
@@ -91,6 +95,7 @@ func (b *Builder) AddBinary(archivePath, hostPath string) error {
 		return err
 	}
 	bin.mode = bin.hostInfo.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
+	bin.strip = true
 	batch := []pending{{archivePath, bin}}
 	for _, lib := range libs {
 		origin := fmt.Sprintf("library of %s found via %v", hostPath, lib.Source)
@@ -231,7 +236,7 @@ func (b *Builder) commit(batch ...pending) error {
 
 // same reports whether adding o where e already is changes nothing.
 func (e *entry) same(o *entry) bool {
-	if e.kind != o.kind || e.umode != o.umode {
+	if e.kind != o.kind || e.umode != o.umode || e.strip != o.strip {
 		return false
 	}
 	switch e.kind {

@@ -41,6 +41,9 @@ func (e *entry) write(aw *Writer, name string) error {
 	case kindCharDev:
 		return aw.CharDev(name, e.mode, e.major, e.minor)
 	}
+	if e.hostInfo != nil && e.strip {
+		return aw.ExecutableFrom(name, e.mode, e.hostPath)
+	}
 	if e.hostInfo != nil {
 		return aw.FileFrom(name, e.mode, e.hostPath)
 	}

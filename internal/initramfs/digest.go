@@ -11,7 +11,7 @@ import (
 
 // digestVersion changes whenever the archive format written by this
 // package or the digest scheme changes, so old cache keys stop matching.
-const digestVersion = "ktstr-initramfs-digest-v1"
+const digestVersion = "ktstr-initramfs-digest-v2"
 
 // Digest returns a hex SHA-256 key of everything that determines the bytes
 // [Builder.WriteTo] would write now, so a caller can keep a built archive
@@ -19,9 +19,9 @@ const digestVersion = "ktstr-initramfs-digest-v1"
 //
 // The key covers, for every entry in writing order, its archive path, kind
 // and mode; the contents of AddBytes data; symlink targets and device
-// numbers; and for host files not their contents but their path, size,
-// modification time, inode change time, inode and device number, as read
-// by stat(2) now.
+// numbers; and for host files not their contents but their path, whether
+// they are written stripped (binaries), size, modification time, inode
+// change time, inode and device number, as read by stat(2) now.
 //
 // Hashing the contents of host files would be exact, but costs a full read
 // of every binary and library (tens of MB) each time the key is computed,
@@ -60,6 +60,7 @@ func (b *Builder) Digest() (string, error) {
 				return "", fmt.Errorf("initramfs: digest of %q (%s): %w", name, e.origin, err)
 			}
 			writeField(h, e.hostPath)
+			writeUint(h, boolUint(e.strip))
 			writeUint(h, uint64(fi.Size()))
 			writeUint(h, uint64(fi.ModTime().UnixNano()))
 			for _, v := range statKey(fi) {
@@ -68,6 +69,13 @@ func (b *Builder) Digest() (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func boolUint(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // writeField hashes s with its length first, so that fields cannot run

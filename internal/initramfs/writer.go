@@ -38,6 +38,7 @@ type written struct {
 	implicit string      // for a directory created as a parent: the path that needed it
 	host     os.FileInfo // for FileFrom: the host file
 	hostPath string      // for FileFrom: the path it was read from
+	stripped bool        // for ExecutableFrom: written without debug sections
 	target   string      // for a symlink
 	major    uint32      // for a device
 	minor    uint32
@@ -106,6 +107,18 @@ func (w *Writer) File(name string, mode os.FileMode, data []byte) error {
 // is taken from the host file when the entry is written; if the file shrinks
 // while it is copied, FileFrom fails.
 func (w *Writer) FileFrom(name string, mode os.FileMode, hostPath string) error {
+	return w.fileFrom(name, mode, hostPath, false)
+}
+
+// ExecutableFrom is [Writer.FileFrom] for an executable: a 64-bit
+// little-endian ELF file is written without its debug sections (.debug_*,
+// .zdebug_*) and static symbol table (.symtab and its string table), which
+// nothing in the guest reads; other files are written as they are.
+func (w *Writer) ExecutableFrom(name string, mode os.FileMode, hostPath string) error {
+	return w.fileFrom(name, mode, hostPath, true)
+}
+
+func (w *Writer) fileFrom(name string, mode os.FileMode, hostPath string, strip bool) error {
 	name, m, err := w.begin(name, kindFile, mode)
 	if err != nil {
 		return err
@@ -123,16 +136,22 @@ func (w *Writer) FileFrom(name string, mode os.FileMode, hostPath string) error 
 		return fmt.Errorf("initramfs: host file %s for %q is %s, not a regular file; pass a regular file (use Dir or Symlink for other kinds)", hostPath, name, describeMode(fi.Mode()))
 	}
 	if prev := w.entries[name]; prev != nil {
-		if prev.kind == kindFile && prev.host != nil && os.SameFile(prev.host, fi) && prev.mode == m {
+		if prev.kind == kindFile && prev.host != nil && os.SameFile(prev.host, fi) && prev.mode == m && prev.stripped == strip {
 			return nil
 		}
 		return w.duplicate(name, prev, "host file "+hostPath)
 	}
 	size := fi.Size()
+	var src io.Reader = f
+	if strip {
+		if p := planStrip(f, size); p != nil {
+			size, src = p.size, p.reader(f)
+		}
+	}
 	if size > maxEntrySize {
 		return fmt.Errorf("initramfs: host file %s for %q is %d bytes, more than the 4 GiB that a newc archive can hold", hostPath, name, size)
 	}
-	if err := w.add(name, &written{kind: kindFile, mode: m, host: fi, hostPath: hostPath}, uint32(size)); err != nil {
+	if err := w.add(name, &written{kind: kindFile, mode: m, host: fi, hostPath: hostPath, stripped: strip}, uint32(size)); err != nil {
 		return err
 	}
 	// Flush the headers so the data can go straight to the underlying
@@ -140,7 +159,7 @@ func (w *Writer) FileFrom(name string, mode os.FileMode, hostPath string) error 
 	if err := w.bw.Flush(); err != nil {
 		return w.fail(err)
 	}
-	n, err := io.CopyN(w.cw, f, size)
+	n, err := io.CopyN(w.cw, src, size)
 	if errors.Is(err, io.EOF) {
 		return w.fail(fmt.Errorf("initramfs: host file %s for %q shrank from %d to %d bytes while being archived; do not modify inputs while the archive is written", hostPath, name, size, n))
 	}

@@ -46,13 +46,19 @@ func testConfig(s wire.Shape, memMB int) argsConfig {
 		Kernel:   "/k/vmlinux",
 		Initrd:   "/k/initrd.cpio",
 		Socket:   "/run/vm-1/port.sock",
+		// Shared, as for a sched_ext scheduler: the tables below check the
+		// memfd per node; TestQEMUArgsAnonymousRAM checks the other case.
+		SharedRAM: true,
 	}
 }
 
-// TestQEMUArgsGolden pins the whole command line of the simplest VM, so that
-// any change to it is deliberate.
+// TestQEMUArgsGolden pins the whole command line of the simplest VM (EEVDF,
+// so its RAM is not shared with the host), so that any change to it is
+// deliberate.
 func TestQEMUArgsGolden(t *testing.T) {
-	got, err := qemuArgs(testConfig(wire.Shape{Nodes: 1, LLCs: 1, Cores: 2, Threads: 1}, 512))
+	c := testConfig(wire.Shape{Nodes: 1, LLCs: 1, Cores: 2, Threads: 1}, 512)
+	c.SharedRAM = false
+	got, err := qemuArgs(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +66,15 @@ func TestQEMUArgsGolden(t *testing.T) {
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-name", "ktstr,debug-threads=on",
 		"-machine", "q35,memory-backend=mem0",
-		"-accel", "tcg,thread=single", "-cpu", "max,vendor=GenuineIntel",
+		"-accel", "tcg,thread=single", "-cpu", "max,vendor=GenuineIntel,-erms,-fsrm",
 		"-smp", "2,sockets=1,dies=1,cores=2,threads=1",
 		"-m", "512M",
-		"-object", "memory-backend-file,id=mem0,size=512M,mem-path=/proc/self/fd/3,share=on",
+		"-object", "memory-backend-ram,id=mem0,size=512M",
 		"-kernel", "/k/vmlinux",
 		"-initrd", "/k/initrd.cpio",
 		"-append", BaseCmdline,
 		"-serial", "stdio",
-		"-device", "virtio-serial-pci",
+		"-device", "virtio-serial-pci,max_ports=2",
 		"-chardev", "socket,id=ktstr0,path=/run/vm-1/port.sock",
 		"-device", "virtserialport,chardev=ktstr0,name=" + wire.PortName,
 	}
@@ -199,12 +205,30 @@ func TestQEMUArgsTopology(t *testing.T) {
 	}
 }
 
+// TestQEMUArgsAnonymousRAM checks that without SharedRAM every node's RAM
+// is QEMU's own (no inherited file), laid out as with it.
+func TestQEMUArgsAnonymousRAM(t *testing.T) {
+	c := testConfig(wire.Shape{Nodes: 2, LLCs: 2, Cores: 2, Threads: 1}, 1024)
+	c.SharedRAM = false
+	args, err := qemuArgs(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"memory-backend-ram,id=mem0,size=512M", "memory-backend-ram,id=mem1,size=512M"}
+	if got := flagValues(args, "-object"); !slices.Equal(got, want) {
+		t.Errorf("-object: got %q, want %q", got, want)
+	}
+	if nodes, _ := splitNUMA(args); len(nodes) != 2 || !strings.HasSuffix(nodes[1], "memdev=mem1") {
+		t.Errorf("-numa node: got %q, want two nodes on mem0 and mem1", nodes)
+	}
+}
+
 func TestQEMUArgsAccel(t *testing.T) {
 	tests := []struct {
 		accel Accel
 		want  []string // -accel, then -cpu
 	}{
-		{TCG, []string{"tcg,thread=single", "max,vendor=GenuineIntel"}},
+		{TCG, []string{"tcg,thread=single", "max,vendor=GenuineIntel,-erms,-fsrm"}},
 		{KVM, []string{"kvm", "host"}},
 	}
 	for _, tt := range tests {
@@ -324,7 +348,7 @@ func TestQEMUArgsFixed(t *testing.T) {
 				t.Errorf("-chardev %q, want a socket chardev with path=%s", chardev[0], c.Socket)
 			}
 			devices := flagValues(args, "-device")
-			wantDevices := []string{"virtio-serial-pci", "virtserialport,chardev=" + id + ",name=" + wire.PortName}
+			wantDevices := []string{"virtio-serial-pci,max_ports=2", "virtserialport,chardev=" + id + ",name=" + wire.PortName}
 			if !slices.Equal(devices, wantDevices) {
 				t.Errorf("-device %q, want %q", devices, wantDevices)
 			}

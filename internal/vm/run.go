@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,15 +158,16 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	defer os.RemoveAll(dir)
 
 	sock := filepath.Join(dir, "port.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	ln, err := listenUnix(sock)
 	if err != nil {
 		return nil, fmt.Errorf("vm: listen on %s: %w", sock, err)
 	}
 	defer ln.Close()
 
-	// Guest RAM lives in memfds the host keeps: readable while the guest
-	// runs and after, and gone with the last descriptor, so no file is left
-	// in /dev/shm whatever happens to this process.
+	// Guest RAM the host reads (see sharedRAM) lives in memfds the host
+	// keeps: readable while the guest runs and after, and gone with the
+	// last descriptor, so no file is left in /dev/shm whatever happens to
+	// this process.
 	var mems []*os.File
 	defer func() {
 		for _, f := range mems {
@@ -175,7 +175,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 		}
 	}()
 	perNode := c.MemoryMB / c.Topology.Nodes
-	for n := 0; n < c.Topology.Nodes; n++ {
+	for n := 0; sharedRAM(c) && n < c.Topology.Nodes; n++ {
 		f, err := ramFile(fmt.Sprintf("ktstr-guest-ram-node%d", n), int64(perNode)<<20)
 		if err != nil {
 			return nil, fmt.Errorf("vm: guest RAM: %w", err)
@@ -186,7 +186,8 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	args, err := qemuArgs(argsConfig{
 		Accel: c.Accel, Topology: c.Topology, MemoryMB: c.MemoryMB,
 		Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline,
-		Socket: sock, Firmware: firmware(), Deterministic: c.Deterministic, ICountShift: c.ICountShift,
+		Socket: sock, Firmware: firmware(), SharedRAM: len(mems) > 0,
+		Deterministic: c.Deterministic, ICountShift: c.ICountShift,
 	})
 	if err != nil {
 		return nil, err
@@ -240,16 +241,16 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}
 
 	// Wait for the guest to connect and say hello.
-	connCh := make(chan *net.UnixConn, 1)
+	connCh := make(chan *os.File, 1)
 	go func() {
-		conn, err := ln.AcceptUnix()
+		conn, err := acceptUnix(ln)
 		if err == nil {
 			connCh <- conn
 		}
 	}()
 	bootTimer := time.NewTimer(c.BootTimeout)
 	defer bootTimer.Stop()
-	var conn *net.UnixConn
+	var conn *os.File
 	select {
 	case conn = <-connCh:
 	case exitErr = <-exited:

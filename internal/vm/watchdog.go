@@ -9,6 +9,12 @@ import (
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
+// sharedRAM reports whether run c needs guest RAM the host can read. Its
+// one reader is the stall watchdog's read-back (readWatchdog), which the
+// guest asks for only once a sched_ext scheduler is attached; every other
+// run boots on anonymous RAM, which is faster (see argsConfig.SharedRAM).
+func sharedRAM(c Config) bool { return c.Request.Scheduler != nil }
+
 // readWatchdog reads the running root scheduler's stall watchdog from guest
 // memory: its timeout (struct scx_sched.watchdog_timeout) and the period
 // of the kernel's watchdog work (scx_watchdog_interval), both in jiffies.
@@ -28,6 +34,9 @@ func readWatchdog(c Config, mems []*os.File, syms map[string]uint64) wire.Reply 
 func watchdogInForce(c Config, mems []*os.File, syms map[string]uint64) (*wire.Watchdog, error) {
 	if c.HZ <= 0 || c.Vmlinux == "" {
 		return nil, errors.New("the host knows no vmlinux with BTF or no CONFIG_HZ for this kernel")
+	}
+	if len(mems) == 0 {
+		return nil, errors.New("guest RAM is not shared with the host in a run without a sched_ext scheduler")
 	}
 	layout, err := guestmem.LayoutOf(c.Vmlinux)
 	if err != nil {

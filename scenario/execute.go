@@ -114,9 +114,10 @@ func (r *runner) run() error {
 			r.teardown(false)
 		}
 	}
-	// The last step ends where the tear-down begins, a phase of its own
-	// so that its time shows in the timeline (Ctx.EndPhase would leave it
-	// out); the body's end closes it.
+	// Tear-down is a phase of its own: starting it ends the last step, and
+	// its time shows in the timeline, as it would not if the last step were
+	// closed with Ctx.EndPhase. It stays open past Execute, until the next
+	// phase (the next scenario of a catalogue) or the end of the body.
 	r.phase("teardown")
 	r.teardown(true)
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/initramfs"
 	"github.com/ktstr-go/ktstr/internal/kernel"
+	"github.com/ktstr-go/ktstr/internal/logtail"
 	"github.com/ktstr-go/ktstr/internal/vm"
 )
 
@@ -202,7 +203,7 @@ func (f *fixture) bootBare() (time.Duration, error) {
 		err = errors.New("the guest did not power off")
 	}
 	if err != nil {
-		return 0, fmt.Errorf("bare boot: %w\n%s", err, tail(out))
+		return 0, fmt.Errorf("bare boot: %w\n%s", err, logtail.LastLines(out, 30))
 	}
 	return d, nil
 }
@@ -226,7 +227,7 @@ func (f *fixture) bootKtstr() (time.Duration, error) {
 		err = errors.New("the trivial test did not pass")
 	}
 	if err != nil {
-		return 0, fmt.Errorf("ktstr %s: %w\n%s", trivialLeaf, err, tail(out))
+		return 0, fmt.Errorf("ktstr %s: %w\n%s", trivialLeaf, err, logtail.LastLines(out, 30))
 	}
 	return d, nil
 }
@@ -300,12 +301,6 @@ func median(ds []time.Duration) time.Duration {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// tail returns the last lines of a run's output, for an error message.
-func tail(out []byte) string {
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-30):], "\n")
 }
 
 // TestBareBootIsIndependent checks the bare boot's set-up against ktstr's:

@@ -538,22 +538,13 @@ func present(dir string, names []string) []string {
 	return out
 }
 
-// tailLines returns the last n lines of out.
-func tailLines(out []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // buildError reports a build that produced nothing, with the tail of make's
 // output.
 func buildError(what string, err error, out []byte) error {
 	if err == nil {
 		err = errors.New("no scheduler binary was produced")
 	}
-	return fmt.Errorf("%s failed: %v; last lines of its output:\n%s\nmissing tools or libraries? %s", what, err, tailLines(out, 40), InstallHint)
+	return fmt.Errorf("%s failed: %v; last lines of its output:\n%s\nmissing tools or libraries? %s", what, err, logtail.LastLines(out, 40), InstallHint)
 }
 
 // excerpt picks make's error lines about scheduler name (at most 12),
@@ -570,7 +561,7 @@ func excerpt(out []byte, name string) string {
 		}
 	}
 	if len(picked) == 0 {
-		return tailLines(out, 12)
+		return logtail.LastLines(out, 12)
 	}
 	return strings.Join(picked, "\n")
 }

@@ -255,7 +255,4 @@ func TestExcerptAndTail(t *testing.T) {
 	if got := excerpt(out, "scx_pair"); !strings.Contains(got, "other line") {
 		t.Errorf("excerpt without matches should be the tail: %q", got)
 	}
-	if got := tailLines([]byte("a\nb\nc\n"), 2); got != "b\nc" {
-		t.Errorf("tailLines = %q", got)
-	}
 }

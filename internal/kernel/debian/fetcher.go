@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -190,11 +189,9 @@ func (f *Fetcher) Vmlinuz(ctx context.Context, c *Candidate, w io.Writer) error 
 // and copies one file out of it. The temporary file keeps the .deb out of
 // memory and lets the checksum be known before any of it is unpacked.
 func (f *Fetcher) extract(ctx context.Context, p Package, name string, w io.Writer) error {
-	if p.SHA256 == "" || p.Size <= 0 {
-		return fmt.Errorf("index entry for %s %s has no SHA256 or Size: cannot verify it; use another --mirror", p.Name, p.Version)
-	}
-	if p.Filename == "" || path.IsAbs(p.Filename) || path.Clean(p.Filename) != p.Filename || strings.HasPrefix(p.Filename, "../") {
-		return fmt.Errorf("index entry for %s has a bad Filename %q: corrupt index", p.Name, p.Filename)
+	// Refuse a bad index entry before making the temporary file.
+	if err := checkPackage(p); err != nil {
+		return err
 	}
 	tmp, err := os.CreateTemp(f.TempDir, "ktstr-*.deb")
 	if err != nil {
@@ -202,18 +199,14 @@ func (f *Fetcher) extract(ctx context.Context, p Package, name string, w io.Writ
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	url := f.mirror() + "/" + p.Filename
-	if err := f.download(ctx, url, path.Base(p.Filename), want{size: p.Size, sha256: p.SHA256}, fileSink{tmp}); err != nil {
-		if IsNotFound(err) {
-			return fmt.Errorf("%w: the mirror lacks a package its index lists (mid-sync?); retry later or use another --mirror", err)
-		}
+	if err := f.Download(ctx, p, tmp); err != nil {
 		return err
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rewind %s: %w", tmp.Name(), err)
 	}
 	if err := extractFromDeb(tmp, name, w); err != nil {
-		return fmt.Errorf("%s: %w", url, err)
+		return fmt.Errorf("%s/%s: %w", f.mirror(), p.Filename, err)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -162,13 +161,7 @@ func candidates(stanzas []stanza, arch string) []Candidate {
 	bases := map[[2]string]Package{}
 	var out []Candidate
 	for _, st := range stanzas {
-		p := Package{
-			Name:     st.get("Package"),
-			Version:  st.get("Version"),
-			Filename: st.get("Filename"),
-			SHA256:   strings.ToLower(st.get("SHA256")),
-		}
-		p.Size, _ = strconv.ParseInt(st.get("Size"), 10, 64)
+		p := stanzaPackage(st)
 		if strings.HasPrefix(p.Name, "linux-base-") {
 			bases[[2]string{p.Name, p.Version}] = p
 		}

@@ -2,9 +2,8 @@ package ktstr
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 
+	"github.com/ktstr-go/ktstr/internal/topolabel"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -35,48 +34,13 @@ func (t Topology) String() string {
 	return fmt.Sprintf("%dn%dl%dc%dt", t.NUMANodes, t.LLCs, t.CoresPerLLC, t.ThreadsPerCore)
 }
 
-// maxCPUs is QEMU's limit for the q35 machine with x2APIC.
-const maxCPUs = 288
-
 // Validate reports what is wrong with the topology, if anything.
-func (t Topology) Validate() error {
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"NUMA nodes", t.NUMANodes}, {"LLCs", t.LLCs}, {"cores per LLC", t.CoresPerLLC}, {"threads per core", t.ThreadsPerCore}} {
-		if f.v > maxCPUs {
-			return fmt.Errorf("topology %s: %s is %d; at most %d", t, f.name, f.v, maxCPUs)
-		}
-		if f.v < 1 {
-			return fmt.Errorf("topology %s: %s is %d; every field must be at least 1 (Topo(nodes, llcs, cores, threads), e.g. Topo(1, 2, 2, 1))", t, f.name, f.v)
-		}
-	}
-	if t.LLCs%t.NUMANodes != 0 {
-		return fmt.Errorf("topology %s: %d LLCs cannot be spread evenly over %d NUMA nodes; make LLCs a multiple of the node count", t, t.LLCs, t.NUMANodes)
-	}
-	if t.ThreadsPerCore > 2 {
-		return fmt.Errorf("topology %s: %d threads per core; x86 CPUs have 1 or 2", t, t.ThreadsPerCore)
-	}
-	if t.CPUs() > maxCPUs {
-		return fmt.Errorf("topology %s: %d CPUs, more than the %d a q35 VM can have", t, t.CPUs(), maxCPUs)
-	}
-	return nil
-}
-
-var labelRE = regexp.MustCompile(`^(0|[1-9]\d{0,2})n(0|[1-9]\d{0,2})l(0|[1-9]\d{0,2})c(0|[1-9]\d{0,2})t$`)
+func (t Topology) Validate() error { return topolabel.Validate(t.shape()) }
 
 // ParseTopology parses a label such as "1n2l4c2t" (see [Topology.String]).
 func ParseTopology(label string) (Topology, error) {
-	m := labelRE.FindStringSubmatch(label)
-	if m == nil {
-		return Topology{}, fmt.Errorf("topology %q: want {nodes}n{llcs}l{cores}c{threads}t, e.g. 1n2l4c2t", label)
-	}
-	n := make([]int, 4)
-	for i := range n {
-		n[i], _ = strconv.Atoi(m[i+1])
-	}
-	t := Topo(n[0], n[1], n[2], n[3])
-	return t, t.Validate()
+	s, err := topolabel.Parse(label)
+	return Topo(s.Nodes, s.LLCs, s.Cores, s.Threads), err
 }
 
 func (t Topology) shape() wire.Shape {

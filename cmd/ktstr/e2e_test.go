@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/stats"
 )
@@ -21,7 +22,7 @@ func TestCompareEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots two VMs")
 	}
-	if _, err := kernel.Resolve(os.Getenv("KTSTR_KERNEL"), ""); err != nil {
+	if _, err := kernel.Resolve(os.Getenv(env.Kernel), ""); err != nil {
 		t.Skipf("no kernel: %v", err)
 	}
 	root, err := filepath.Abs("../..")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/env"
+	"github.com/ktstr-go/ktstr/internal/gotest/gotesttest"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/image/imagetest"
 )
@@ -111,7 +112,7 @@ func testCache(t *testing.T, releases ...string) string {
 			t.Fatal(err)
 		}
 	}
-	t.Setenv("KTSTR_CACHE_DIR", dir)
+	t.Setenv(env.CacheDir, dir)
 	t.Setenv(env.Kernel, "")
 	return dir
 }
@@ -148,8 +149,8 @@ func TestResolveTestKernels(t *testing.T) {
 		t.Errorf("from the environment: %q %v", args(ks), err)
 	}
 	t.Setenv(env.Kernel, "6.1")
-	if _, err = resolveTestKernels(ctx, nil, &log, false); err == nil || !strings.Contains(err.Error(), `KTSTR_KERNEL="6.1": no kernel matches "6.1"`) {
-		t.Errorf("bad $KTSTR_KERNEL: %v", err)
+	if _, err = resolveTestKernels(ctx, nil, &log, false); err == nil || !strings.Contains(err.Error(), env.Kernel+`="6.1": no kernel matches "6.1"`) {
+		t.Errorf("bad $%s: %v", env.Kernel, err)
 	}
 	t.Setenv(env.Kernel, "")
 	// A kernel that does not resolve fails the whole command, with the
@@ -200,7 +201,7 @@ func envMap(env []string) map[string]string {
 }
 
 func TestTestEnviron(t *testing.T) {
-	base := []string{"PATH=/bin", "KTSTR_KERNEL=old", "KTSTR_LIST=1", "KTSTR_GAUNTLET=1"}
+	base := []string{"PATH=/bin", env.Kernel + "=old", env.List + "=1", env.Gauntlet + "=1"}
 	one := []testKernel{{arg: "/c/debian-7.3"}}
 	two := []testKernel{{arg: "/c/debian-7.3"}, {arg: "/src/linux"}}
 
@@ -209,10 +210,10 @@ func TestTestEnviron(t *testing.T) {
 		t.Errorf("one kernel: %v", m)
 	}
 	if _, ok := m[env.List]; ok {
-		t.Error("an inherited KTSTR_LIST would turn the run into a listing")
+		t.Errorf("an inherited %s would turn the run into a listing", env.List)
 	}
 	if m[env.Gauntlet] != "1" {
-		t.Error("an inherited KTSTR_GAUNTLET=1 is the user's choice; keep it")
+		t.Errorf("an inherited %s=1 is the user's choice; keep it", env.Gauntlet)
 	}
 	for _, k := range []string{env.BudgetSecs, env.Shard, env.MaxVCPUs} {
 		if _, ok := m[k]; ok {
@@ -221,30 +222,18 @@ func TestTestEnviron(t *testing.T) {
 	}
 
 	o := &testOptions{gauntlet: true, budget: " 300", shard: "2/4", maxVCPUs: "16"}
-	m = envMap(testEnviron([]string{"PATH=/bin", "KTSTR_KERNEL=old"}, o, two, "run-2", true))
+	m = envMap(testEnviron([]string{"PATH=/bin", env.Kernel + "=old"}, o, two, "run-2", true))
 	if m[env.Kernels] != "/c/debian-7.3,/src/linux" || m[env.List] != "1" || m[env.Gauntlet] != "1" ||
 		m[env.BudgetSecs] != "300" || m[env.Shard] != "2/4" || m[env.MaxVCPUs] != "16" || m[env.RunID] != "run-2" {
 		t.Errorf("two kernels: %v", m)
 	}
 	if _, ok := m[env.Kernel]; ok {
-		t.Error("KTSTR_KERNEL set with several kernels")
+		t.Errorf("%s set with several kernels", env.Kernel)
 	}
 }
 
-// fakeGo returns a goCmd that replays a recorded stream of
-// internal/gotest/testdata, writes a line to stderr, exits with code, and
-// records the arguments and environment it was given.
+// fakeGo is gotesttest.FakeGo replaying a recorded stream of
+// internal/gotest/testdata.
 func fakeGo(t *testing.T, fixture string, code int, calls *[][]string) func(context.Context, []string, []string) *exec.Cmd {
-	path := fixture
-	if !filepath.IsAbs(path) {
-		var err error
-		path, err = filepath.Abs(filepath.Join("..", "..", "internal", "gotest", "testdata", fixture))
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return func(_ context.Context, args, env []string) *exec.Cmd {
-		*calls = append(*calls, append(slices.Clone(args), env...))
-		return exec.Command("sh", "-c", `cat "$1"; echo "go: a note on stderr" >&2; exit "$2"`, "sh", path, string(rune('0'+code)))
-	}
+	return gotesttest.FakeGo(t, filepath.Join("..", "..", "internal", "gotest", "testdata", fixture), code, calls)
 }

@@ -11,23 +11,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ktstr-go/ktstr/internal/env"
+	"github.com/ktstr-go/ktstr/internal/gotest/gotesttest"
 )
 
-// fakeGo returns a GoCmd that replays a recorded stream of testdata,
-// writes a line to stderr, exits with code, and records the arguments and
-// environment it was given.
+// fakeGo is gotesttest.FakeGo with fixture, unless absolute, in testdata.
 func fakeGo(t *testing.T, fixture string, code int, calls *[][]string) func(context.Context, []string, []string) *exec.Cmd {
-	path := fixture
-	if !filepath.IsAbs(path) {
-		var err error
-		if path, err = filepath.Abs(filepath.Join("testdata", fixture)); err != nil {
-			t.Fatal(err)
-		}
+	if !filepath.IsAbs(fixture) {
+		fixture = filepath.Join("testdata", fixture)
 	}
-	return func(_ context.Context, args, env []string) *exec.Cmd {
-		*calls = append(*calls, append(slices.Clone(args), env...))
-		return exec.Command("sh", "-c", `cat "$1"; echo "go: a note on stderr" >&2; exit "$2"`, "sh", path, string(rune('0'+code)))
-	}
+	return gotesttest.FakeGo(t, fixture, code, calls)
 }
 
 func newTestSession(s *Session, stdout, stderr *bytes.Buffer) *Session {
@@ -42,11 +36,11 @@ func TestSessionPlain(t *testing.T) {
 	s := newTestSession(o, &stdout, &stderr)
 	var calls [][]string
 	s.GoCmd = fakeGo(t, "mixed.jsonl", 1, &calls)
-	code, err := s.Test(context.Background(), []string{"KTSTR_RUN_ID=r"}, 0)
+	code, err := s.Test(context.Background(), []string{env.RunID + "=r"}, 0)
 	if err != nil || code != 1 {
 		t.Fatalf("code %d, %v", code, err)
 	}
-	if len(calls) != 1 || strings.Join(calls[0][:3], " ") != "test -json ./..." || !slices.Contains(calls[0], "KTSTR_RUN_ID=r") {
+	if len(calls) != 1 || strings.Join(calls[0][:3], " ") != "test -json ./..." || !slices.Contains(calls[0], env.RunID+"=r") {
 		t.Errorf("go called with %q", calls)
 	}
 	out := stdout.String()
@@ -191,7 +185,7 @@ func TestSessionList(t *testing.T) {
 	s := newTestSession(o, &stdout, &stderr)
 	var calls [][]string
 	s.GoCmd = fakeGo(t, "list.jsonl", 0, &calls)
-	code, err := s.List(context.Background(), []string{"KTSTR_LIST=1"})
+	code, err := s.List(context.Background(), []string{env.List + "=1"})
 	if err != nil || code != 0 {
 		t.Fatalf("code %d, %v", code, err)
 	}
@@ -200,7 +194,7 @@ func TestSessionList(t *testing.T) {
 	if stdout.String() != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
 	}
-	if !slices.Contains(calls[0], "KTSTR_LIST=1") {
+	if !slices.Contains(calls[0], env.List+"=1") {
 		t.Errorf("env %q", calls[0])
 	}
 
@@ -208,7 +202,7 @@ func TestSessionList(t *testing.T) {
 	stdout.Reset()
 	stderr.Reset()
 	s.GoCmd = fakeGo(t, "mixed.jsonl", 1, &calls)
-	code, err = s.List(context.Background(), []string{"KTSTR_LIST=1"})
+	code, err = s.List(context.Background(), []string{env.List + "=1"})
 	if err != nil || code != 1 {
 		t.Fatalf("code %d, %v", code, err)
 	}
@@ -224,14 +218,14 @@ func TestSessionCount(t *testing.T) {
 	s.GoCmd = fakeGo(t, "list.jsonl", 0, &calls)
 	// Two packages of TestB/{1n2l2c1t,1n1l4c1t,gauntlet}, TestA/1n1l2c2t,
 	// TestUnit.
-	if n := s.Count(context.Background(), []string{"KTSTR_LIST=1"}); n != 10 {
+	if n := s.Count(context.Background(), []string{env.List + "=1"}); n != 10 {
 		t.Errorf("count %d, want 10", n)
 	}
 	if s.progress != nil || s.run != nil {
 		t.Error("count left its state behind")
 	}
 	s.GoCmd = fakeGo(t, "list.jsonl", 1, &calls)
-	if n := s.Count(context.Background(), []string{"KTSTR_LIST=1"}); n != 0 {
+	if n := s.Count(context.Background(), []string{env.List + "=1"}); n != 0 {
 		t.Errorf("count of a failed listing %d, want 0", n)
 	}
 }

@@ -161,6 +161,41 @@ type Assert struct {
 	// MinPageLocality fails a worker with a smaller share of its pages on
 	// its Group's memory-policy Nodes (0 to 1).
 	MinPageLocality Opt[float64] `json:"min_page_locality,omitzero"`
+
+	// The host monitor's checks. The host reads every CPU's runqueue from
+	// guest memory every MonitorPeriod (package monitor); a limit fails the
+	// run when it is exceeded in SustainedSamples samples in a row, after
+	// MonitorWarmup from the start of the test body, and never counts the
+	// samples after the body ended.
+
+	// MaxImbalanceRatio fails a CPU with more runnable tasks than this
+	// many times the least loaded CPU its tasks may run on (at least 1).
+	MaxImbalanceRatio Opt[float64] `json:"max_imbalance_ratio,omitzero"`
+	// MaxLocalDSQDepth fails a sched_ext local dispatch queue deeper than
+	// this.
+	MaxLocalDSQDepth Opt[int] `json:"max_local_dsq_depth,omitzero"`
+	// FailOnStall fails a CPU whose runqueue clock stopped while it had
+	// runnable tasks and the guest's own time went on.
+	FailOnStall Opt[bool] `json:"fail_on_stall,omitzero"`
+	// MaxFallbackRate fails more sched_ext select_cpu_fallback events per
+	// second of guest time (all CPUs).
+	MaxFallbackRate Opt[float64] `json:"max_fallback_rate,omitzero"`
+	// MaxKeepLastRate fails more sched_ext dispatch_keep_last events per
+	// second of guest time (all CPUs).
+	MaxKeepLastRate Opt[float64] `json:"max_keep_last_rate,omitzero"`
+	// MaxIdleWhileWaiting is the work-conservation check: it fails a CPU
+	// that stays idle longer than this, in guest time, while tasks that
+	// may run on it wait on another CPU's queue.
+	MaxIdleWhileWaiting Opt[time.Duration] `json:"max_idle_while_waiting,omitzero"`
+	// SustainedSamples is how many samples in a row a monitor limit must be
+	// exceeded to fail (not MaxIdleWhileWaiting, which is a time).
+	SustainedSamples Opt[int] `json:"sustained_samples,omitzero"`
+	// MonitorWarmup is how long after the test body starts the monitor's
+	// checks begin.
+	MonitorWarmup Opt[time.Duration] `json:"monitor_warmup,omitzero"`
+	// MonitorPeriod is the time between two monitor samples; Disable
+	// switches the host monitor off.
+	MonitorPeriod Opt[time.Duration] `json:"monitor_period,omitzero"`
 }
 
 // Merge combines layers of configuration, lowest first: for each field the
@@ -179,6 +214,15 @@ func Merge(layers ...Assert) Assert {
 		m.MaxWakeLatencyCV = l.MaxWakeLatencyCV.Or(m.MaxWakeLatencyCV)
 		m.MaxMigrationRatio = l.MaxMigrationRatio.Or(m.MaxMigrationRatio)
 		m.MinPageLocality = l.MinPageLocality.Or(m.MinPageLocality)
+		m.MaxImbalanceRatio = l.MaxImbalanceRatio.Or(m.MaxImbalanceRatio)
+		m.MaxLocalDSQDepth = l.MaxLocalDSQDepth.Or(m.MaxLocalDSQDepth)
+		m.FailOnStall = l.FailOnStall.Or(m.FailOnStall)
+		m.MaxFallbackRate = l.MaxFallbackRate.Or(m.MaxFallbackRate)
+		m.MaxKeepLastRate = l.MaxKeepLastRate.Or(m.MaxKeepLastRate)
+		m.MaxIdleWhileWaiting = l.MaxIdleWhileWaiting.Or(m.MaxIdleWhileWaiting)
+		m.SustainedSamples = l.SustainedSamples.Or(m.SustainedSamples)
+		m.MonitorWarmup = l.MonitorWarmup.Or(m.MonitorWarmup)
+		m.MonitorPeriod = l.MonitorPeriod.Or(m.MonitorPeriod)
 	}
 	return m
 }
@@ -189,6 +233,19 @@ const (
 	DefaultMaxGap = 2000 * time.Millisecond
 	// DefaultMaxSpreadPct is the spread limit under KVM, in percent.
 	DefaultMaxSpreadPct = 15.0
+)
+
+// The host monitor's defaults. The first five are the reference tool's;
+// the work-conservation limit and the warm-up are ktstr's own.
+const (
+	DefaultMaxImbalanceRatio   = 4.0
+	DefaultMaxLocalDSQDepth    = 50
+	DefaultMaxFallbackRate     = 200.0
+	DefaultMaxKeepLastRate     = 100.0
+	DefaultSustainedSamples    = 5
+	DefaultMaxIdleWhileWaiting = time.Second
+	DefaultMonitorWarmup       = 500 * time.Millisecond
+	DefaultMonitorPeriod       = 100 * time.Millisecond
 )
 
 // The default TCG allowances. Under TCG the guest's vCPUs are emulated in
@@ -239,7 +296,8 @@ type Env struct {
 // under TCG with the host's clock MaxSpreadPct is env.SpreadPct (else
 // TCGSpreadPct) and MaxGap is DefaultMaxGap times env.GapFactor (else
 // TCGGapFactor); in deterministic mode MaxSpreadPct is env.SpreadPct
-// (else DeterministicSpreadPct). The other checks are unset.
+// (else DeterministicSpreadPct); and the monitor's [MonitorDefaults]. The
+// other checks are unset.
 func Defaults(env Env) Assert {
 	gap, spread := DefaultMaxGap, DefaultMaxSpreadPct
 	switch {
@@ -249,11 +307,28 @@ func Defaults(env Env) Assert {
 		gap = time.Duration(float64(gap) * cmp.Or(env.GapFactor, TCGGapFactor))
 		spread = cmp.Or(env.SpreadPct, TCGSpreadPct)
 	}
-	return Assert{
+	return Merge(MonitorDefaults(), Assert{
 		NotStarved:   On(),
 		Isolation:    On(),
 		MaxGap:       Set(gap),
 		MaxSpreadPct: Set(spread),
+	})
+}
+
+// MonitorDefaults returns the host monitor's default checks, which
+// [Defaults] includes; they are the same under KVM and TCG because the
+// monitor measures in the guest's own time.
+func MonitorDefaults() Assert {
+	return Assert{
+		MaxImbalanceRatio:   Set(DefaultMaxImbalanceRatio),
+		MaxLocalDSQDepth:    Set(DefaultMaxLocalDSQDepth),
+		FailOnStall:         On(),
+		MaxFallbackRate:     Set(DefaultMaxFallbackRate),
+		MaxKeepLastRate:     Set(DefaultMaxKeepLastRate),
+		MaxIdleWhileWaiting: Set(DefaultMaxIdleWhileWaiting),
+		SustainedSamples:    Set(DefaultSustainedSamples),
+		MonitorWarmup:       Set(DefaultMonitorWarmup),
+		MonitorPeriod:       Set(DefaultMonitorPeriod),
 	}
 }
 
@@ -272,6 +347,15 @@ func (a Assert) Format() string {
 		{"MaxWakeLatencyCV", optString(a.MaxWakeLatencyCV, fmtLimit), "CV of a cgroup's wake-up latencies"},
 		{"MaxMigrationRatio", optString(a.MaxMigrationRatio, fmtLimit), "CPU migrations per checkpoint in a cgroup"},
 		{"MinPageLocality", optString(a.MinPageLocality, fmtLimit), "share of each worker's pages on its nodes"},
+		{"MaxImbalanceRatio", optString(a.MaxImbalanceRatio, fmtLimit), "runnable tasks on a CPU over the least loaded CPU they may use"},
+		{"MaxLocalDSQDepth", optString(a.MaxLocalDSQDepth, strconv.Itoa), "depth of a sched_ext local dispatch queue"},
+		{"FailOnStall", a.FailOnStall.String(), "a CPU's runqueue clock stops while it has runnable tasks"},
+		{"MaxFallbackRate", optString(a.MaxFallbackRate, func(v float64) string { return fmtLimit(v) + "/s" }), "sched_ext select_cpu_fallback events per second"},
+		{"MaxKeepLastRate", optString(a.MaxKeepLastRate, func(v float64) string { return fmtLimit(v) + "/s" }), "sched_ext dispatch_keep_last events per second"},
+		{"MaxIdleWhileWaiting", optString(a.MaxIdleWhileWaiting, fmtMS), "a CPU idle while tasks allowed on it wait elsewhere"},
+		{"SustainedSamples", optString(a.SustainedSamples, strconv.Itoa), "samples in a row a monitor limit must be exceeded"},
+		{"MonitorWarmup", optString(a.MonitorWarmup, fmtMS), "time after the body starts before monitor checks count"},
+		{"MonitorPeriod", optString(a.MonitorPeriod, fmtMS), "time between two monitor samples (off: no monitor)"},
 	}
 	width := 0
 	for _, r := range rows {
@@ -279,7 +363,7 @@ func (a Assert) Format() string {
 	}
 	var b strings.Builder
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-18s %-*s  %s\n", r.name, width, r.val, r.what)
+		fmt.Fprintf(&b, "%-19s %-*s  %s\n", r.name, width, r.val, r.what)
 	}
 	return b.String()
 }

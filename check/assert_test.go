@@ -64,7 +64,7 @@ func TestMergeChain(t *testing.T) {
 		MaxGap:            Set(4500 * time.Millisecond), // last wins
 	}
 	got := Merge(defaults, scheduler, test)
-	want := Assert{
+	want := Merge(MonitorDefaults(), Assert{
 		NotStarved:        On(),
 		Isolation:         Off(),
 		MaxGap:            Set(4500 * time.Millisecond),
@@ -72,7 +72,7 @@ func TestMergeChain(t *testing.T) {
 		MaxP99WakeLatency: Disable[time.Duration](),
 		MaxMigrationRatio: Set(0.05),
 		MinPageLocality:   Set(0.9),
-	}
+	})
 	if got != want {
 		t.Errorf("Merge:\n%s\nwant:\n%s", got, want)
 	}
@@ -117,7 +117,7 @@ func TestDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		a := Defaults(tt.env)
-		want := Assert{NotStarved: On(), Isolation: On(), MaxGap: Set(tt.gap), MaxSpreadPct: Set(tt.spread)}
+		want := Merge(MonitorDefaults(), Assert{NotStarved: On(), Isolation: On(), MaxGap: Set(tt.gap), MaxSpreadPct: Set(tt.spread)})
 		if a != want {
 			t.Errorf("%s: Defaults(%+v) =\n%s\nwant:\n%s", tt.name, tt.env, a, want)
 		}
@@ -134,16 +134,25 @@ func TestAssertFormat(t *testing.T) {
 		MaxMigrationRatio: Set(0.01),
 	})
 	want := "" +
-		"NotStarved         on       every worker does some work\n" +
-		"Isolation          off      workers run only on their cpuset\n" +
-		"MaxGap             3000 ms  longest time a worker went unscheduled\n" +
-		"MaxSpreadPct       35%      off-CPU % spread between a cgroup's workers\n" +
-		"MaxThroughputCV    0.25     CV of work units per CPU-second in a cgroup\n" +
-		"MinWorkRate        500      work units per CPU-second of each worker\n" +
-		"MaxP99WakeLatency  1500 µs  p99 of a cgroup's wake-up latencies\n" +
-		"MaxWakeLatencyCV   off      CV of a cgroup's wake-up latencies\n" +
-		"MaxMigrationRatio  0.01     CPU migrations per checkpoint in a cgroup\n" +
-		"MinPageLocality    unset    share of each worker's pages on its nodes\n"
+		"NotStarved          on       every worker does some work\n" +
+		"Isolation           off      workers run only on their cpuset\n" +
+		"MaxGap              3000 ms  longest time a worker went unscheduled\n" +
+		"MaxSpreadPct        35%      off-CPU % spread between a cgroup's workers\n" +
+		"MaxThroughputCV     0.25     CV of work units per CPU-second in a cgroup\n" +
+		"MinWorkRate         500      work units per CPU-second of each worker\n" +
+		"MaxP99WakeLatency   1500 µs  p99 of a cgroup's wake-up latencies\n" +
+		"MaxWakeLatencyCV    off      CV of a cgroup's wake-up latencies\n" +
+		"MaxMigrationRatio   0.01     CPU migrations per checkpoint in a cgroup\n" +
+		"MinPageLocality     unset    share of each worker's pages on its nodes\n" +
+		"MaxImbalanceRatio   4        runnable tasks on a CPU over the least loaded CPU they may use\n" +
+		"MaxLocalDSQDepth    50       depth of a sched_ext local dispatch queue\n" +
+		"FailOnStall         on       a CPU's runqueue clock stops while it has runnable tasks\n" +
+		"MaxFallbackRate     200/s    sched_ext select_cpu_fallback events per second\n" +
+		"MaxKeepLastRate     100/s    sched_ext dispatch_keep_last events per second\n" +
+		"MaxIdleWhileWaiting 1000 ms  a CPU idle while tasks allowed on it wait elsewhere\n" +
+		"SustainedSamples    5        samples in a row a monitor limit must be exceeded\n" +
+		"MonitorWarmup       500 ms   time after the body starts before monitor checks count\n" +
+		"MonitorPeriod       100 ms   time between two monitor samples (off: no monitor)\n"
 	if got := a.Format(); got != want {
 		t.Errorf("Format:\n%s\nwant:\n%s", got, want)
 	}

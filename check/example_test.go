@@ -25,16 +25,25 @@ func ExampleMerge() {
 	}
 	fmt.Print(check.Merge(defaults, scheduler, test))
 	// Output:
-	// NotStarved         on       every worker does some work
-	// Isolation          off      workers run only on their cpuset
-	// MaxGap             3000 ms  longest time a worker went unscheduled
-	// MaxSpreadPct       off      off-CPU % spread between a cgroup's workers
-	// MaxThroughputCV    unset    CV of work units per CPU-second in a cgroup
-	// MinWorkRate        unset    work units per CPU-second of each worker
-	// MaxP99WakeLatency  2000 µs  p99 of a cgroup's wake-up latencies
-	// MaxWakeLatencyCV   unset    CV of a cgroup's wake-up latencies
-	// MaxMigrationRatio  0.05     CPU migrations per checkpoint in a cgroup
-	// MinPageLocality    unset    share of each worker's pages on its nodes
+	// NotStarved          on       every worker does some work
+	// Isolation           off      workers run only on their cpuset
+	// MaxGap              3000 ms  longest time a worker went unscheduled
+	// MaxSpreadPct        off      off-CPU % spread between a cgroup's workers
+	// MaxThroughputCV     unset    CV of work units per CPU-second in a cgroup
+	// MinWorkRate         unset    work units per CPU-second of each worker
+	// MaxP99WakeLatency   2000 µs  p99 of a cgroup's wake-up latencies
+	// MaxWakeLatencyCV    unset    CV of a cgroup's wake-up latencies
+	// MaxMigrationRatio   0.05     CPU migrations per checkpoint in a cgroup
+	// MinPageLocality     unset    share of each worker's pages on its nodes
+	// MaxImbalanceRatio   4        runnable tasks on a CPU over the least loaded CPU they may use
+	// MaxLocalDSQDepth    50       depth of a sched_ext local dispatch queue
+	// FailOnStall         on       a CPU's runqueue clock stops while it has runnable tasks
+	// MaxFallbackRate     200/s    sched_ext select_cpu_fallback events per second
+	// MaxKeepLastRate     100/s    sched_ext dispatch_keep_last events per second
+	// MaxIdleWhileWaiting 1000 ms  a CPU idle while tasks allowed on it wait elsewhere
+	// SustainedSamples    5        samples in a row a monitor limit must be exceeded
+	// MonitorWarmup       500 ms   time after the body starts before monitor checks count
+	// MonitorPeriod       100 ms   time between two monitor samples (off: no monitor)
 }
 
 // Two cgroups on disjoint cpusets: in cg0 one worker never ran, in cg1

@@ -30,6 +30,26 @@ const (
 	PageLocality Kind = "page-locality"
 )
 
+// The host monitor's kinds: it reads the guest kernel's runqueues from the
+// host while the test runs.
+const (
+	// Imbalance: one CPU queued many times more tasks than another CPU
+	// they may use (MaxImbalanceRatio).
+	Imbalance Kind = "imbalance"
+	// DSQDepth: a sched_ext local dispatch queue grew too deep
+	// (MaxLocalDSQDepth).
+	DSQDepth Kind = "dsq-depth"
+	// RqStall: a CPU's runqueue clock stopped while it had runnable tasks
+	// (FailOnStall).
+	RqStall Kind = "rq-stall"
+	// EventRate: too many sched_ext fallback or keep-last events
+	// (MaxFallbackRate, MaxKeepLastRate).
+	EventRate Kind = "event-rate"
+	// WorkConservation: a CPU stayed idle while tasks allowed on it waited
+	// elsewhere (MaxIdleWhileWaiting).
+	WorkConservation Kind = "work-conservation"
+)
+
 // The kinds of a run's own failures, beside the checks': they let a reader
 // tell a scheduler bug from a test bug or a harness problem.
 const (

@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -71,10 +70,6 @@ type Result struct {
 
 	// Stats are the measured statistics, overall and per cgroup.
 	Stats Stats `json:"stats"`
-	// Monitor is the host-side monitor's summary, as its producer
-	// encodes it, when a monitor ran. It is stored indented like the rest
-	// of the file, so its bytes (not its content) may differ when read.
-	Monitor json.RawMessage `json:"monitor,omitempty"`
 	// Steps is the timeline of the scenario's steps.
 	Steps []Step `json:"steps,omitempty"`
 	// PayloadMetrics are the metrics a payload reported, by name.
@@ -92,6 +87,9 @@ type Result struct {
 	// HostNoise says how long the host held the VM's virtual CPUs off
 	// during the run; nil when it was not measured.
 	HostNoise *HostNoise `json:"host_noise,omitempty"`
+	// Monitor is what the host monitor saw of the guest's runqueues; nil
+	// when it did not run.
+	Monitor *Monitor `json:"monitor,omitempty"`
 	// Host describes the machine the VM ran on.
 	Host *Host `json:"host,omitempty"`
 
@@ -144,11 +142,14 @@ const (
 	MetricWorstIterationsPerWorker  = "worst_iterations_per_worker"
 	MetricWorstPageLocality         = "worst_page_locality" // fraction of pages on the worker's NUMA nodes
 	MetricWorstCrossNodeMigration   = "worst_cross_node_migration_ratio"
-	MetricMaxImbalanceRatio         = "max_imbalance_ratio" // monitor: max/min runnable tasks across CPUs
-	MetricMaxDSQDepth               = "max_dsq_depth"       // monitor: deepest sched_ext local DSQ
-	MetricStallCount                = "stall_count"         // monitor: stalls seen
-	MetricTotalFallback             = "total_fallback"      // monitor: select_cpu fallback events
-	MetricTotalKeepLast             = "total_keep_last"     // monitor: dispatch keep-last events
+	MetricMaxImbalanceRatio         = "max_imbalance_ratio"   // monitor: max/min runnable tasks across CPUs
+	MetricMaxDSQDepth               = "max_dsq_depth"         // monitor: deepest sched_ext local DSQ
+	MetricStallCount                = "stall_count"           // monitor: stalls seen
+	MetricTotalFallback             = "total_fallback"        // monitor: select_cpu fallback events
+	MetricTotalKeepLast             = "total_keep_last"       // monitor: dispatch keep-last events
+	MetricIdleWhileWaitingMS        = "idle_while_waiting_ms" // monitor: longest a CPU idled while tasks allowed there waited, ms
+	MetricMaxFallbackRate           = "max_fallback_rate"     // monitor: highest select_cpu fallback events per second
+	MetricMaxKeepLastRate           = "max_keep_last_rate"    // monitor: highest dispatch keep-last events per second
 )
 
 // Step is one entry of a scenario's step timeline.
@@ -163,6 +164,61 @@ type Step struct {
 
 // Failed reports whether the variant ran and did not pass.
 func (r *Result) Failed() bool { return !r.Passed && !r.Skipped }
+
+// Monitor is what the host monitor saw: it read every CPU's runqueue from
+// guest memory each period while the test ran.
+type Monitor struct {
+	// Samples counts the samples; Judged those in the body's window (after
+	// the warm-up) in which the guest's own time went on.
+	Samples int `json:"samples"`
+	Judged  int `json:"judged"`
+	// MaxImbalance is the largest ratio of a CPU's runnable tasks to the
+	// least loaded CPU they may run on.
+	MaxImbalance float64 `json:"max_imbalance"`
+	// MaxLocalDSQ, MaxGlobalDSQ and MaxUserDSQ are the deepest sched_ext
+	// dispatch queues (user DSQs summed); -1 when unknown or without
+	// sched_ext.
+	MaxLocalDSQ  int64 `json:"max_local_dsq"`
+	MaxGlobalDSQ int64 `json:"max_global_dsq"`
+	MaxUserDSQ   int64 `json:"max_user_dsq"`
+	// IdleWhileWaitingMS is the longest time, in guest time, a CPU stayed
+	// idle while tasks allowed on it waited elsewhere, ms.
+	IdleWhileWaitingMS float64 `json:"idle_while_waiting_ms"`
+	// LongestClockStopMS is the longest a CPU's runqueue clock stood still
+	// while it had runnable tasks, ms.
+	LongestClockStopMS float64 `json:"longest_clock_stop_ms"`
+	// EventDeltas counts the sched_ext events over the judged window, and
+	// EventRates gives each one's highest rate per second.
+	EventDeltas map[string]int64   `json:"event_deltas,omitempty"`
+	EventRates  map[string]float64 `json:"event_rates,omitempty"`
+	// Findings are the monitor limits the run exceeded, first first.
+	Findings []MonitorFinding `json:"findings,omitempty"`
+	// Notes say what the monitor could not see, and why.
+	Notes []string `json:"notes,omitempty"`
+	// Series is the per-CPU time series, down-sampled.
+	Series *MonitorSeries `json:"series,omitempty"`
+}
+
+// MonitorFinding is a monitor limit a run exceeded.
+type MonitorFinding struct {
+	// Kind is the check's failure kind (check.Kind).
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	// AtMS is when the limit was first exceeded, from the body's start.
+	AtMS float64 `json:"at_ms"`
+}
+
+// MonitorSeries is a per-CPU time series: each point holds the largest
+// value of its span.
+type MonitorSeries struct {
+	// AtMS is each point's time from the body's start, ms.
+	AtMS []float64 `json:"at_ms"`
+	// NrRunning has one row per CPU: runnable tasks.
+	NrRunning [][]uint32 `json:"nr_running"`
+	// LocalDSQ has one row per CPU: sched_ext local DSQ depth; nil
+	// without sched_ext.
+	LocalDSQ [][]uint32 `json:"local_dsq,omitempty"`
+}
 
 // HostNoise is how long the host held a VM's virtual CPUs off (their QEMU
 // threads runnable but waiting for a host CPU), which the guest's clock

@@ -27,13 +27,23 @@ type Port struct {
 	mu      sync.Mutex
 	waiting map[wire.Kind]chan wire.Reply
 	closed  error // why the host's side stopped answering, once it has
+	// asked has the handlers of replies the host sends unasked, by kind.
+	asked map[wire.Kind]func(wire.Reply)
+}
+
+// Handle sets f to be called, on the port's reading goroutine, for each
+// reply of kind k the host sends without being asked (wire.KindDump).
+func (p *Port) Handle(k wire.Kind, f func(wire.Reply)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked[k] = f
 }
 
 // NewPort returns a port over rw, usually the opened virtio-serial device.
 // Messages carry their time relative to start.
 func NewPort(rw io.ReadWriter, start time.Time) *Port {
 	return &Port{rw: rw, start: start, dec: json.NewDecoder(rw), enc: json.NewEncoder(rw),
-		waiting: map[wire.Kind]chan wire.Reply{}}
+		waiting: map[wire.Kind]chan wire.Reply{}, asked: map[wire.Kind]func(wire.Reply){}}
 }
 
 // ReadRequest reads the host's request, which comes first on the link, and
@@ -63,7 +73,12 @@ func (p *Port) readReplies() {
 		p.mu.Lock()
 		ch := p.waiting[r.Kind]
 		delete(p.waiting, r.Kind)
+		handler := p.asked[r.Kind]
 		p.mu.Unlock()
+		if handler != nil {
+			handler(r)
+			continue
+		}
 		if ch != nil {
 			ch <- r // buffered: never blocks
 		}

@@ -3,7 +3,6 @@
 package guest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -342,37 +341,6 @@ func (s *Scheduler) SetWatchdog(inForce *wire.Watchdog, text string) {
 
 // Watchdog says which stall watchdog timeout is in force.
 func (s *Scheduler) Watchdog() string { return s.report.Watchdog }
-
-// KernelSymbols returns the addresses of the named symbols from
-// /proc/kallsyms; every name must be found.
-func KernelSymbols(names ...string) (map[string]uint64, error) {
-	f, err := os.Open("/proc/kallsyms")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
-	}
-	out := map[string]uint64{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && len(out) < len(want) {
-		fs := strings.Fields(sc.Text())
-		if len(fs) < 3 || !want[fs[2]] {
-			continue
-		}
-		if v, err := strconv.ParseUint(fs[0], 16, 64); err == nil && v != 0 {
-			out[fs[2]] = v
-		}
-	}
-	for _, n := range names {
-		if _, ok := out[n]; !ok {
-			return nil, fmt.Errorf("symbol %s not in /proc/kallsyms", n)
-		}
-	}
-	return out, nil
-}
 
 // start starts the process, with the stall watchdog timeout put into its
 // ops when one was asked for. When that cannot be set up the scheduler

@@ -36,6 +36,7 @@ func RunVariant(t *testing.T, newBody func(*Env) Body) {
 		return
 	}
 	env := &Env{Request: req, Topology: session.topo, Cgroups: cg}
+	startMonitor(req)
 	if req.Scheduler != nil {
 		s, f := StartScheduler(*req.Scheduler)
 		if f != nil {
@@ -48,7 +49,10 @@ func RunVariant(t *testing.T, newBody func(*Env) Body) {
 		fmt.Printf("ktstr: stall watchdog %s\n", s.Watchdog())
 	}
 	body := newBody(env)
-	if f := body.Run(); f != nil {
+	mark(wire.EventBodyStart)
+	f := body.Run()
+	mark(wire.EventBodyEnd)
+	if f != nil {
 		res.Failures = append(res.Failures, *f)
 	}
 	sched := env.Scheduler
@@ -63,6 +67,7 @@ func RunVariant(t *testing.T, newBody func(*Env) Body) {
 		}
 	}
 	body.Finish(res)
+	res.MonitorDump = monitorDump()
 	if sched != nil {
 		rep := sched.Stop()
 		res.Scheduler = &rep
@@ -110,7 +115,7 @@ func watchdogInForce(want time.Duration, s *Scheduler) (*wire.Watchdog, string) 
 // readWatchdog asks the host to read the stall watchdog in force from guest
 // memory.
 func readWatchdog() (*wire.Watchdog, error) {
-	syms, err := KernelSymbols(wire.WatchdogSymbols...)
+	syms, err := kernelSymbols()
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
-// Package guestmem reads and writes a running guest's memory from the host.
+// Package guestmem reads a running guest's memory from the host.
 //
-// Guest RAM lives in memfds the host created and QEMU maps shared, so the
-// host sees every guest-physical byte. With the guest's symbol addresses
-// (from its /proc/kallsyms) and struct layouts (from the kernel's BTF), the
-// host can read kernel state the guest kernel does not expose, as the host's
-// own account, independent of what runs in the guest: the sched_ext stall
-// watchdog's timeout and period in force.
+// Guest RAM is QEMU's own anonymous memory; the host finds each NUMA node's
+// RAM in QEMU's memory map and reads it with process_vm_readv, so it sees
+// every guest-physical byte while the guest runs. With the guest's symbol
+// addresses (from its /proc/kallsyms) and struct layouts (from the
+// kernel's BTF), the host reads kernel state as its own account,
+// independent of what runs in the guest: the sched_ext stall watchdog in
+// force, and the runqueues the host monitor samples (package monitor).
+// It never writes.
 package guestmem

@@ -71,6 +71,12 @@ func Report(t *testing.T, r *Outcome) {
 			t.Logf("--- timeline ---\n%s", formatTimeline(res.Timeline))
 		}
 	}
+	if sec := r.monitorSection(); sec != "" && (failed || verbose()) {
+		t.Logf("--- monitor ---\n%s", strings.TrimRight(sec, "\n"))
+	}
+	if r.MonitorOff != "" {
+		t.Log("ktstr: " + r.MonitorOff)
+	}
 	if verbose() {
 		t.Logf("--- checks in force ---\n%s", strings.TrimRight(mergedAssert(j, r.Accel, r.Deterministic).Format(), "\n"))
 	}

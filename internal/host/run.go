@@ -14,6 +14,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/hostnoise"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/layout"
+	"github.com/ktstr-go/ktstr/internal/monitor"
 	"github.com/ktstr-go/ktstr/internal/scx"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
@@ -76,6 +77,10 @@ type Outcome struct {
 	// NoiseNotes say which verdicts time the host held the VM off was
 	// taken out of.
 	NoiseNotes []string
+	// MonitorFindings are the host monitor's limits the run exceeded, and
+	// MonitorSummary condenses its samples; nil when it did not run.
+	MonitorFindings []monitor.Finding
+	MonitorSummary  *monitor.Summary
 }
 
 // Failures lists the run's failures, the host's diagnosis first.
@@ -187,6 +192,9 @@ func Boot(j Job) (*Outcome, error) {
 		return nil, err
 	}
 	o := &Outcome{Outcome: out, Job: j, Kernel: k, AccelWhy: why, Deterministic: deterministic}
+	// Deferred calls run last first: host noise is taken out of the
+	// guest's verdicts, then the monitor's are added.
+	defer o.judgeMonitor(req.Assert)
 	defer o.adjustForHostNoise(req.Assert)
 	if out.Result != nil || out.BootTime > 0 || ctx.Err() != nil {
 		return o, nil

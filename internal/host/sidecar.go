@@ -55,6 +55,8 @@ func (r *Outcome) ResultFile() sidecar.Result {
 	if res := r.Result; res != nil {
 		fillSidecarStats(&s, res)
 	}
+	s.Monitor = r.monitorSidecar()
+	monitorMetrics(&s, s.Monitor)
 	return s
 }
 

@@ -13,10 +13,6 @@ import (
 const BaseCmdline = "console=ttyS0 quiet panic=-1 rdinit=/init no_timer_check tsc=reliable " +
 	"mitigations=off nokaslr init_on_alloc=0 cryptomgr.notests reboot=t"
 
-// memFD is the first file descriptor QEMU inherits for guest RAM (after
-// stdin, stdout and stderr). Node n's RAM is memFD+n.
-const memFD = 3
-
 // DefaultICountShift is the -icount shift of deterministic mode: 4 ns of
 // guest time per instruction. That is about where QEMU's adaptive shift
 // settled on an idle 2-core host (work per guest second within a quarter
@@ -38,13 +34,6 @@ type argsConfig struct {
 	Cmdline  string
 	Socket   string // the host's listening virtio-serial socket; "" for none
 	Firmware string // qboot.rom, or "" for QEMU's default
-	// SharedRAM backs guest RAM with the files QEMU inherits from memFD
-	// on, one per node, which the host maps to read guest memory. Else
-	// QEMU allocates anonymous RAM, which the host kernel backs with
-	// transparent huge pages; shared memory gets none unless the host's
-	// shmem_enabled allows it (Debian's default is never), and under TCG
-	// a boot on 4 KiB pages took 0.2-0.4 s longer (README, "How fast").
-	SharedRAM bool
 	// Deterministic ties guest time to instructions executed (TCG only),
 	// 2^ICountShift ns per instruction.
 	Deterministic bool
@@ -105,12 +94,13 @@ func qemuArgs(c argsConfig) ([]string, error) {
 	a = append(a, "-m", strconv.Itoa(perNode*t.Nodes)+"M")
 	cpusPerNode := t.CPUs() / t.Nodes
 	for n := 0; n < t.Nodes; n++ {
-		if c.SharedRAM {
-			a = append(a, "-object", fmt.Sprintf("memory-backend-file,id=mem%d,size=%dM,mem-path=/proc/self/fd/%d,share=on",
-				n, perNode, memFD+n))
-		} else {
-			a = append(a, "-object", fmt.Sprintf("memory-backend-ram,id=mem%d,size=%dM", n, perNode))
-		}
+		// QEMU's own anonymous RAM, which the host kernel backs with
+		// transparent huge pages, and which the host reads from QEMU's
+		// process (package guestmem). Shared memory files get no huge
+		// pages unless the host's shmem_enabled allows them (Debian's
+		// default is never), and under TCG a boot on 4 KiB pages took
+		// 0.2-0.4 s longer (README, "How fast").
+		a = append(a, "-object", fmt.Sprintf("memory-backend-ram,id=mem%d,size=%dM", n, perNode))
 		if t.Nodes > 1 {
 			a = append(a, "-numa", fmt.Sprintf("node,nodeid=%d,cpus=%d-%d,memdev=mem%d",
 				n, n*cpusPerNode, (n+1)*cpusPerNode-1, n))

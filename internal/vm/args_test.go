@@ -46,18 +46,13 @@ func testConfig(s wire.Shape, memMB int) argsConfig {
 		Kernel:   "/k/vmlinux",
 		Initrd:   "/k/initrd.cpio",
 		Socket:   "/run/vm-1/port.sock",
-		// Shared, as for a sched_ext scheduler: the tables below check the
-		// memfd per node; TestQEMUArgsAnonymousRAM checks the other case.
-		SharedRAM: true,
 	}
 }
 
-// TestQEMUArgsGolden pins the whole command line of the simplest VM (EEVDF,
-// so its RAM is not shared with the host), so that any change to it is
-// deliberate.
+// TestQEMUArgsGolden pins the whole command line of the simplest VM, so
+// that any change to it is deliberate.
 func TestQEMUArgsGolden(t *testing.T) {
 	c := testConfig(wire.Shape{Nodes: 1, LLCs: 1, Cores: 2, Threads: 1}, 512)
-	c.SharedRAM = false
 	got, err := qemuArgs(c)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +96,7 @@ func TestQEMUArgsTopology(t *testing.T) {
 			smp:     "2,sockets=1,dies=1,cores=2,threads=1",
 			machine: "q35,memory-backend=mem0",
 			mem:     "512M",
-			objects: []string{"memory-backend-file,id=mem0,size=512M,mem-path=/proc/self/fd/3,share=on"},
+			objects: []string{"memory-backend-ram,id=mem0,size=512M"},
 		},
 		{
 			shape:   wire.Shape{Nodes: 1, LLCs: 2, Cores: 2, Threads: 2},
@@ -109,7 +104,7 @@ func TestQEMUArgsTopology(t *testing.T) {
 			smp:     "8,sockets=1,dies=2,cores=2,threads=2",
 			machine: "q35,memory-backend=mem0",
 			mem:     "1024M",
-			objects: []string{"memory-backend-file,id=mem0,size=1024M,mem-path=/proc/self/fd/3,share=on"},
+			objects: []string{"memory-backend-ram,id=mem0,size=1024M"},
 		},
 		{
 			shape:   wire.Shape{Nodes: 2, LLCs: 2, Cores: 2, Threads: 1},
@@ -118,8 +113,8 @@ func TestQEMUArgsTopology(t *testing.T) {
 			machine: "q35",
 			mem:     "1024M",
 			objects: []string{
-				"memory-backend-file,id=mem0,size=512M,mem-path=/proc/self/fd/3,share=on",
-				"memory-backend-file,id=mem1,size=512M,mem-path=/proc/self/fd/4,share=on",
+				"memory-backend-ram,id=mem0,size=512M",
+				"memory-backend-ram,id=mem1,size=512M",
 			},
 			nodes: []string{
 				"node,nodeid=0,cpus=0-1,memdev=mem0",
@@ -133,8 +128,8 @@ func TestQEMUArgsTopology(t *testing.T) {
 			machine: "q35",
 			mem:     "1000M",
 			objects: []string{
-				"memory-backend-file,id=mem0,size=500M,mem-path=/proc/self/fd/3,share=on",
-				"memory-backend-file,id=mem1,size=500M,mem-path=/proc/self/fd/4,share=on",
+				"memory-backend-ram,id=mem0,size=500M",
+				"memory-backend-ram,id=mem1,size=500M",
 			},
 			nodes: []string{
 				"node,nodeid=0,cpus=0-3,memdev=mem0",
@@ -148,10 +143,10 @@ func TestQEMUArgsTopology(t *testing.T) {
 			machine: "q35",
 			mem:     "2048M",
 			objects: []string{
-				"memory-backend-file,id=mem0,size=512M,mem-path=/proc/self/fd/3,share=on",
-				"memory-backend-file,id=mem1,size=512M,mem-path=/proc/self/fd/4,share=on",
-				"memory-backend-file,id=mem2,size=512M,mem-path=/proc/self/fd/5,share=on",
-				"memory-backend-file,id=mem3,size=512M,mem-path=/proc/self/fd/6,share=on",
+				"memory-backend-ram,id=mem0,size=512M",
+				"memory-backend-ram,id=mem1,size=512M",
+				"memory-backend-ram,id=mem2,size=512M",
+				"memory-backend-ram,id=mem3,size=512M",
 			},
 			nodes: []string{
 				"node,nodeid=0,cpus=0-7,memdev=mem0",
@@ -202,24 +197,6 @@ func TestQEMUArgsTopology(t *testing.T) {
 				t.Errorf("%d -numa dist entries, want %d", len(dists), n*(n-1))
 			}
 		})
-	}
-}
-
-// TestQEMUArgsAnonymousRAM checks that without SharedRAM every node's RAM
-// is QEMU's own (no inherited file), laid out as with it.
-func TestQEMUArgsAnonymousRAM(t *testing.T) {
-	c := testConfig(wire.Shape{Nodes: 2, LLCs: 2, Cores: 2, Threads: 1}, 1024)
-	c.SharedRAM = false
-	args, err := qemuArgs(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"memory-backend-ram,id=mem0,size=512M", "memory-backend-ram,id=mem1,size=512M"}
-	if got := flagValues(args, "-object"); !slices.Equal(got, want) {
-		t.Errorf("-object: got %q, want %q", got, want)
-	}
-	if nodes, _ := splitNUMA(args); len(nodes) != 2 || !strings.HasSuffix(nodes[1], "memdev=mem1") {
-		t.Errorf("-numa node: got %q, want two nodes on mem0 and mem1", nodes)
 	}
 }
 

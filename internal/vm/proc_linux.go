@@ -1,26 +1,6 @@
 package vm
 
-import (
-	"os"
-	"syscall"
-
-	"golang.org/x/sys/unix"
-)
-
-// ramFile makes an anonymous file of size bytes to back guest RAM (QEMU
-// maps it; the host reads guest memory through it).
-func ramFile(name string, size int64) (*os.File, error) {
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
+import "syscall"
 
 // qemuProcAttr puts QEMU in its own process group, which keeps a
 // terminal's Ctrl-C from reaching it before we have collected the guest's

@@ -21,6 +21,7 @@ import (
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/hostnoise"
 	"github.com/ktstr-go/ktstr/internal/logtail"
+	"github.com/ktstr-go/ktstr/internal/monitor"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -93,6 +94,10 @@ type Outcome struct {
 	// power off within a grace period, so QEMU was stopped. The result
 	// stands.
 	PowerOffKilled bool
+	// Monitor is what the host monitor saw, nil when it did not run;
+	// MonitorOff then says why, when the request wanted it.
+	Monitor    *monitor.Record
+	MonitorOff string
 }
 
 // errBootStall marks a boot that never reached the guest's init.
@@ -164,36 +169,16 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}
 	defer ln.Close()
 
-	// Guest RAM the host reads (see sharedRAM) lives in memfds the host
-	// keeps: readable while the guest runs and after, and gone with the
-	// last descriptor, so no file is left in /dev/shm whatever happens to
-	// this process.
-	var mems []*os.File
-	defer func() {
-		for _, f := range mems {
-			f.Close()
-		}
-	}()
-	perNode := c.MemoryMB / c.Topology.Nodes
-	for n := 0; sharedRAM(c) && n < c.Topology.Nodes; n++ {
-		f, err := ramFile(fmt.Sprintf("ktstr-guest-ram-node%d", n), int64(perNode)<<20)
-		if err != nil {
-			return nil, fmt.Errorf("vm: guest RAM: %w", err)
-		}
-		mems = append(mems, f)
-	}
-
 	args, err := qemuArgs(argsConfig{
 		Accel: c.Accel, Topology: c.Topology, MemoryMB: c.MemoryMB,
 		Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline,
-		Socket: sock, Firmware: firmware(), SharedRAM: len(mems) > 0,
+		Socket: sock, Firmware: firmware(),
 		Deterministic: c.Deterministic, ICountShift: c.ICountShift,
 	})
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(c.QEMU, args...)
-	cmd.ExtraFiles = mems
 	var console, stderr logtail.Buffer
 	if c.Console != nil {
 		cmd.Stdout = io.MultiWriter(&console, c.Console)
@@ -208,6 +193,8 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	}
 	untrack := track(cmd.Process)
 	defer untrack()
+	guest := newGuestView(c, cmd.Process.Pid)
+	defer func() { out.Monitor, out.MonitorOff = guest.stop() }()
 	// How long the host holds the vCPU threads off, to take out of the
 	// guest's timing figures (package hostnoise). The guest's clock is
 	// placed on the host's by the messages' stamps: the smallest
@@ -352,8 +339,12 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 			if afterResult == nil {
 				afterResult = time.After(powerOffGrace)
 			}
+		case wire.KindSymbols:
+			guest.startMonitor(m.Symbols, l)
+		case wire.KindEvent:
+			guest.mark(m.Text)
 		case wire.KindWatchdog:
-			_ = l.send(readWatchdog(c, mems, m.Symbols))
+			_ = l.send(readWatchdog(c, guest, m.Symbols))
 		}
 	}
 	// The port closed: the guest powered off, panicked or QEMU died.

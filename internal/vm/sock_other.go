@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-// listenUnix fails off Linux, like ramFile.
+// listenUnix fails off Linux: ktstr boots its VMs on Linux hosts only.
 func listenUnix(string) (*os.File, error) {
 	return nil, errors.New("ktstr boots VMs on Linux hosts only")
 }

@@ -116,11 +116,31 @@ const (
 	// it; Symbols carries the addresses it needs. The host answers with a
 	// Reply whose Watchdog holds what it read.
 	KindWatchdog Kind = "watchdog"
+	// KindSymbols gives the host the addresses of KernelSymbols, from the
+	// guest's /proc/kallsyms, before the scheduler starts: the host
+	// monitor reads guest memory through them.
+	KindSymbols Kind = "symbols"
+	// KindDump is a Reply the host sends unasked: the host monitor saw a
+	// limit exceeded, and the guest takes a sched_ext dump (SysRq-D) while
+	// the failure is there, which its Result then carries.
+	KindDump Kind = "dump"
 )
 
-// WatchdogSymbols are the guest kernel symbols a KindWatchdog message
-// carries: what the host needs to find the watchdog's state in guest memory.
-var WatchdogSymbols = []string{"phys_base", "page_offset_base", "scx_root", "scx_watchdog_interval"}
+// The milestones a KindEvent message's Text names.
+const (
+	EventBodyStart = "body-start"
+	EventBodyEnd   = "body-end"
+)
+
+// KernelSymbols are the guest kernel symbols a KindSymbols or KindWatchdog
+// message carries: where the host finds the runqueues, the jiffies and
+// the sched_ext state in guest memory. The first five are in every kernel;
+// the page table root translates per-CPU memory allocated after boot; the
+// sched_ext ones are missing from a kernel without sched_ext.
+var KernelSymbols = []string{
+	"phys_base", "page_offset_base", "runqueues", "__per_cpu_offset", "jiffies_64",
+	"init_top_pgt", "scx_root", "scx_watchdog_interval", "scx_enable_state_var",
+}
 
 // Watchdog is the sched_ext stall watchdog as the kernel holds it.
 type Watchdog struct {
@@ -177,6 +197,9 @@ type Result struct {
 	// Payloads lists the payload runs of the body, in the order they
 	// ended.
 	Payloads []PayloadResult `json:"payloads,omitempty"`
+	// MonitorDump is the sched_ext dump the guest took when the host
+	// monitor asked (KindDump), one line per entry.
+	MonitorDump []string `json:"monitor_dump,omitempty"`
 }
 
 // Failure is one reason a test failed.

@@ -24,19 +24,21 @@ func (o *Outcome) judgeMonitor(a check.Assert) {
 	if o.Result == nil {
 		return
 	}
-	for _, f := range findings {
+	for i, f := range findings {
 		fail := wire.Failure{Kind: f.Kind, Message: f.Message}
-		if o.Monitor.Flagged != nil && o.Monitor.Flagged.Kind == f.Kind && len(o.Result.MonitorDump) > 0 {
-			fail.Detail = "--- sched_ext dump (taken when the monitor first saw it) ---\n" + strings.Join(o.Result.MonitorDump, "\n")
+		if i == 0 && len(o.Result.MonitorDump) > 0 {
+			// The guest took it when the monitor first saw a limit
+			// exceeded, while the run went on.
+			fail.Detail = "--- sched_ext dump (taken when the monitor first saw a limit exceeded) ---\n" + strings.Join(o.Result.MonitorDump, "\n")
 		}
 		o.Result.Failures = append(o.Result.Failures, fail)
 		o.Result.Passed = false
 	}
 }
 
-// monitorSection is the report's "--- monitor ---" section, "" when the
+// MonitorReport is the report's "--- monitor ---" section, "" when the
 // monitor did not run.
-func (o *Outcome) monitorSection() string {
+func (o *Outcome) MonitorReport() string {
 	if o.Monitor == nil || o.MonitorSummary == nil {
 		return ""
 	}

@@ -71,7 +71,7 @@ func Report(t *testing.T, r *Outcome) {
 			t.Logf("--- timeline ---\n%s", formatTimeline(res.Timeline))
 		}
 	}
-	if sec := r.monitorSection(); sec != "" && (failed || verbose()) {
+	if sec := r.MonitorReport(); sec != "" && (failed || verbose()) {
 		t.Logf("--- monitor ---\n%s", strings.TrimRight(sec, "\n"))
 	}
 	if r.MonitorOff != "" {

@@ -46,7 +46,7 @@ func TestHostAddr(t *testing.T) {
 		ok       bool
 	}{
 		{0x1000, 0x1000_0000_1000, true},
-		{q35Lowmem, 0, false}, // the PCI hole
+		{q35Lowmem, 0, false},             // the PCI hole
 		{fourGiB, 0x2000_0000_0000, true}, // node 0 ends at the hole
 		{fourGiB + 8, 0x2000_0000_0008, true},
 		{fourGiB + 4<<30, 0, false},

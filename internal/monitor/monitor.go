@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ type Record struct {
 	Notes []string
 	// Errors counts samples that could not be read.
 	Errors int
+	// CPUTime is the host CPU time the sampling took (its thread's, in
+	// user and kernel mode), and Span the time from the first sample to
+	// the last.
+	CPUTime, Span time.Duration
 	// Flagged is the first failure the monitor saw while the run went
 	// on, when it asked the guest for a sched_ext dump; nil if none.
 	Flagged *Finding
@@ -60,6 +65,18 @@ func Start(r *Reader, period time.Duration, hz int, a check.Assert, onFail func(
 
 func (m *Monitor) loop(period time.Duration) {
 	defer close(m.done)
+	// One thread, whose CPU time is the monitor's cost.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
+	defer func() {
+		m.mu.Lock()
+		m.rec.CPUTime = threadCPU() - cpu0
+		if n := len(m.rec.Samples); n > 0 {
+			m.rec.Span = m.rec.Samples[n-1].At - m.rec.Samples[0].At
+		}
+		m.mu.Unlock()
+	}()
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {

@@ -34,11 +34,25 @@ func Format(rec *Record, findings []Finding, sum Summary) string {
 			names = append(names, e)
 		}
 		sort.Strings(names)
-		b.WriteString("sched_ext events (count, highest rate):")
+		var seen []string
 		for _, e := range names {
-			fmt.Fprintf(&b, " %s %d (%.0f/s)", strings.ToLower(e), sum.EventDeltas[e], sum.EventRates[e])
+			if sum.EventDeltas[e] > 0 {
+				seen = append(seen, fmt.Sprintf("%s %d (up to %.0f/s)", strings.ToLower(e), sum.EventDeltas[e], sum.EventRates[e]))
+			}
 		}
-		b.WriteString("\n")
+		switch {
+		case len(seen) == 0:
+			fmt.Fprintf(&b, "sched_ext events: none of the %d counted\n", len(names))
+		case len(seen) < len(names):
+			fmt.Fprintf(&b, "sched_ext events: %s; the other %d none\n", strings.Join(seen, ", "), len(names)-len(seen))
+		default:
+			fmt.Fprintf(&b, "sched_ext events: %s\n", strings.Join(seen, ", "))
+		}
+	}
+	if rec.CPUTime > 0 && sum.Samples > 0 && rec.Span > 0 {
+		fmt.Fprintf(&b, "host cost: %.1f ms of CPU for %d samples (%.0f µs each, %.2f%% of one core)\n",
+			float64(rec.CPUTime)/1e6, sum.Samples, float64(rec.CPUTime)/1e3/float64(sum.Samples),
+			100*rec.CPUTime.Seconds()/rec.Span.Seconds())
 	}
 	for _, n := range rec.Notes {
 		b.WriteString("note: " + n + "\n")

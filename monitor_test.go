@@ -38,7 +38,7 @@ func TestMonitor(t *testing.T) {
 }
 
 // workNotConserved is the message of the work-conservation check.
-var workNotConserved = regexp.MustCompile(`^work not conserved: CPUs? ([0-9,-]+) idle for (\d+\.\d) s while (\d+) runnable tasks allowed there waited on CPUs? ([0-9,-]+)$`)
+var workNotConserved = regexp.MustCompile(`^work not conserved: CPUs? ([0-9,-]+) idle for (\d+\.\d) s while (\d+) runnable tasks? allowed there waited on CPUs? ([0-9,-]+)$`)
 
 // testWorkNotConserved runs four spinners, allowed on all four CPUs, under
 // scx_cpu0: the monitor must fail the run for CPUs 1-3 idling while the

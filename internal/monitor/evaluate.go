@@ -406,9 +406,13 @@ func (j *judge) judgeWork(s Sample, at time.Duration) {
 	if len(wc.waitedOn) > 1 {
 		on = "CPUs " + cpuset.Format(wc.waitedOn)
 	}
+	waiters := fmt.Sprintf("%d runnable tasks", wc.tasks)
+	if wc.tasks == 1 {
+		waiters = "1 runnable task"
+	}
 	j.fail(check.WorkConservation, at-longest, fmt.Sprintf(
-		"work not conserved: %s idle for %s while %d runnable tasks allowed there waited on %s",
-		cpus, secs(wc.longest), wc.tasks, on), true)
+		"work not conserved: %s idle for %s while %s allowed there waited on %s",
+		cpus, secs(wc.longest), waiters, on), true)
 }
 
 func union(a, b []int) []int {

@@ -235,8 +235,12 @@ const (
 	DefaultMaxSpreadPct = 15.0
 )
 
-// The host monitor's defaults. The first five are the reference tool's;
-// the work-conservation limit and the warm-up are ktstr's own.
+// The host monitor's defaults. The imbalance, DSQ depth, fallback rate and
+// sustained limits are the reference tool's; the work-conservation limit
+// and the warm-up are ktstr's own. DefaultMaxKeepLastRate is the
+// reference's too, but not on by default here: a CPU whose only task
+// yields or ends its slice keeps it through dispatch_keep_last, and
+// healthy scx_qmap under yielding spinners counted 40,771 a second.
 const (
 	DefaultMaxImbalanceRatio   = 4.0
 	DefaultMaxLocalDSQDepth    = 50
@@ -324,7 +328,6 @@ func MonitorDefaults() Assert {
 		MaxLocalDSQDepth:    Set(DefaultMaxLocalDSQDepth),
 		FailOnStall:         On(),
 		MaxFallbackRate:     Set(DefaultMaxFallbackRate),
-		MaxKeepLastRate:     Set(DefaultMaxKeepLastRate),
 		MaxIdleWhileWaiting: Set(DefaultMaxIdleWhileWaiting),
 		SustainedSamples:    Set(DefaultSustainedSamples),
 		MonitorWarmup:       Set(DefaultMonitorWarmup),

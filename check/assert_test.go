@@ -148,7 +148,7 @@ func TestAssertFormat(t *testing.T) {
 		"MaxLocalDSQDepth    50       depth of a sched_ext local dispatch queue\n" +
 		"FailOnStall         on       a CPU's runqueue clock stops while it has runnable tasks\n" +
 		"MaxFallbackRate     200/s    sched_ext select_cpu_fallback events per second\n" +
-		"MaxKeepLastRate     100/s    sched_ext dispatch_keep_last events per second\n" +
+		"MaxKeepLastRate     unset    sched_ext dispatch_keep_last events per second\n" +
 		"MaxIdleWhileWaiting 1000 ms  a CPU idle while tasks allowed on it wait elsewhere\n" +
 		"SustainedSamples    5        samples in a row a monitor limit must be exceeded\n" +
 		"MonitorWarmup       500 ms   time after the body starts before monitor checks count\n" +

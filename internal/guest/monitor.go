@@ -93,7 +93,7 @@ func monitorDump() []string {
 		return nil
 	}
 	_, dump := schedExtTrace()
-	return dump
+	return capDump(dump)
 }
 
 // mark tells the host's monitor about a milestone of the body.

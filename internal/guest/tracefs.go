@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,11 +49,20 @@ func traceDetail() string {
 		b.WriteString("\nkernel exit record: " + strings.Join(exit, "; "))
 	}
 	if len(dump) > 0 {
-		const max = 200
-		if len(dump) > max {
-			dump = append(dump[:max], "... (dump cut)")
-		}
-		b.WriteString("\n--- sched_ext dump ---\n" + strings.Join(dump, "\n"))
+		b.WriteString("\n--- sched_ext dump ---\n" + strings.Join(capDump(dump), "\n"))
 	}
 	return b.String()
+}
+
+// maxDumpLines bounds a sched_ext dump in a report: the CPU states and the
+// first tasks tell what the scheduler held; hundreds of further tasks
+// only bury the failure.
+const maxDumpLines = 200
+
+// capDump cuts a dump to maxDumpLines, saying how much was left out.
+func capDump(dump []string) []string {
+	if len(dump) <= maxDumpLines {
+		return dump
+	}
+	return append(dump[:maxDumpLines:maxDumpLines], fmt.Sprintf("... (%d more lines of the dump cut)", len(dump)-maxDumpLines))
 }

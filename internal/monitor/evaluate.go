@@ -30,8 +30,8 @@ type Summary struct {
 	// Samples counts all samples; Judged those in the window in which
 	// the guest's time went on.
 	Samples, Judged int
-	// MaxImbalance is the largest ratio of a CPU's runnable tasks to the
-	// least loaded CPU they may run on.
+	// MaxImbalance is the largest ratio of a CPU's load to the least
+	// loaded CPU its tasks may run on (see load).
 	MaxImbalance float64
 	// MaxLocalDSQ is the deepest sched_ext local DSQ; -1 without
 	// sched_ext. MaxGlobalDSQ and MaxUserDSQ likewise (summed over
@@ -210,10 +210,24 @@ func (j *judge) fail(k check.Kind, at time.Duration, msg string, worse bool) {
 	j.findings = append(j.findings, f)
 }
 
+// load is the work committed to a CPU. Under EEVDF that is its runqueue's
+// runnable tasks. Under sched_ext a task counted on a CPU's runqueue may
+// sit in a global or user DSQ that any CPU consumes, so only the running
+// task and the local DSQ, which no other CPU takes from, count.
+func load(s Sample, c CPU) uint32 {
+	if s.SCX == nil {
+		return c.NrRunning
+	}
+	if c.Idle {
+		return c.LocalDSQ
+	}
+	return 1 + c.LocalDSQ
+}
+
 func (j *judge) judgeImbalance(s Sample, at time.Duration) {
 	worst, busy, light := 1.0, -1, -1
 	for i, c := range s.CPUs {
-		if c.NrRunning < 2 {
+		if load(s, c) < 2 {
 			continue
 		}
 		least := -1
@@ -221,14 +235,14 @@ func (j *judge) judgeImbalance(s Sample, at time.Duration) {
 			if k == i || !mayShare(c, k) {
 				continue
 			}
-			if least < 0 || o.NrRunning < s.CPUs[least].NrRunning {
+			if least < 0 || load(s, o) < load(s, s.CPUs[least]) {
 				least = k
 			}
 		}
 		if least < 0 {
 			continue
 		}
-		if r := float64(c.NrRunning) / float64(max(s.CPUs[least].NrRunning, 1)); r > worst {
+		if r := float64(load(s, c)) / float64(max(load(s, s.CPUs[least]), 1)); r > worst {
 			worst, busy, light = r, i, least
 		}
 	}
@@ -239,9 +253,13 @@ func (j *judge) judgeImbalance(s Sample, at time.Duration) {
 		return
 	}
 	if n := j.imb.step(worst > j.lim.imbalance, at); n >= j.lim.sustained {
+		what := "runnable tasks"
+		if s.SCX != nil {
+			what = "tasks running or in its local DSQ"
+		}
 		j.fail(check.Imbalance, j.imb.from, fmt.Sprintf(
-			"runqueues out of balance: CPU %d had %d runnable tasks while CPU %d, where they may run, had %d (ratio %.1f, limit %s) for %d samples in a row from +%s",
-			busy, s.CPUs[busy].NrRunning, light, s.CPUs[light].NrRunning, worst, num(j.lim.imbalance), n, secs(j.imb.from)), n == j.lim.sustained)
+			"runqueues out of balance: CPU %d had %d %s while CPU %d, where they may run, had %d (ratio %.1f, limit %s) for %d samples in a row from +%s",
+			busy, load(s, s.CPUs[busy]), what, light, load(s, s.CPUs[light]), worst, num(j.lim.imbalance), n, secs(j.imb.from)), n == j.lim.sustained)
 	}
 }
 

@@ -200,11 +200,14 @@ func TestEventRateAndDSQ(t *testing.T) {
 			s.CPUs[c].LocalDSQ = 2
 		}
 		if i >= 20 {
-			s.CPUs[0].LocalDSQ = 80
+			// Deep on both CPUs: no imbalance, only depth.
+			s.CPUs[0].LocalDSQ, s.CPUs[1].LocalDSQ = 80, 80
 		}
 	})
 	rec.Events = []string{"SELECT_CPU_FALLBACK", "DISPATCH_KEEP_LAST"}
-	fs, sum := Evaluate(rec, defaults())
+	a := defaults()
+	a.MaxKeepLastRate = check.Set(0.5) // 20/s counted: not sustained, one per sample
+	fs, sum := Evaluate(rec, a)
 	if got := kinds(fs); len(got) != 2 || got[0] != check.EventRate || got[1] != check.DSQDepth {
 		t.Fatalf("findings %+v, want an event rate then a DSQ depth failure", fs)
 	}
@@ -216,6 +219,23 @@ func TestEventRateAndDSQ(t *testing.T) {
 	}
 	if sum.MaxLocalDSQ != 80 || sum.MaxUserDSQ != 3 {
 		t.Errorf("DSQ figures %d %d", sum.MaxLocalDSQ, sum.MaxUserDSQ)
+	}
+}
+
+// TestImbalanceUnderSchedExt counts only what is committed to a CPU: the
+// runqueue's count includes tasks in shared DSQs any CPU may take.
+func TestImbalanceUnderSchedExt(t *testing.T) {
+	rec := series(30, func(i int, s *Sample) {
+		s.CPUs = cpus(2, i)
+		s.SCX = &SCX{}
+		s.CPUs[0].NrRunning = 9 // 8 of them in the global DSQ
+		if i >= 10 {
+			s.CPUs[0].LocalDSQ = 8 // now 8 committed to CPU 0
+		}
+	})
+	fs, _ := Evaluate(rec, defaults())
+	if len(fs) != 1 || fs[0].Kind != check.Imbalance || !strings.Contains(fs[0].Message, "CPU 0 had 9 tasks running or in its local DSQ while CPU 1, where they may run, had 1") || fs[0].At != time.Second {
+		t.Errorf("findings %+v, want the imbalance from +1.0 s only", fs)
 	}
 }
 

@@ -65,6 +65,9 @@ func startMonitor(req *wire.Request) {
 	if _, on := req.Assert.MonitorPeriod.Get(); !on {
 		return
 	}
+	if len(req.Symbols) > 0 {
+		symbols.once.Do(func() { symbols.m = req.Symbols })
+	}
 	syms, err := kernelSymbols()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ktstr: host monitor off: reading /proc/kallsyms: %v\n", err)

@@ -55,6 +55,9 @@ const (
 // nodeSize bytes each (QEMU's memory-backend-ram), in its memory map.
 func Attach(pid int, nodes int, nodeSize uint64, order Order) (*Memory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrGone
+	}
 	if err != nil {
 		return nil, fmt.Errorf("guestmem: %w", err)
 	}

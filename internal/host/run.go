@@ -147,6 +147,7 @@ func Boot(j Job) (*Outcome, error) {
 		Deterministic: deterministic,
 		Kernels:       KernelLabels(),
 		CgroupParent:  j.CgroupParent,
+		Symbols:       cachedSymbols(k),
 	}
 	if !sched.EEVDF() {
 		req.Scheduler = &wire.Scheduler{
@@ -191,6 +192,7 @@ func Boot(j Job) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	keepSymbols(k, req.Symbols, out.Symbols, out.SymbolsBad)
 	o := &Outcome{Outcome: out, Job: j, Kernel: k, AccelWhy: why, Deterministic: deterministic}
 	// Deferred calls run last first: host noise is taken out of the
 	// guest's verdicts, then the monitor's are added.

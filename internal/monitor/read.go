@@ -42,7 +42,7 @@ type Reader struct {
 // It checks the address translation: each CPU's runqueue must name its
 // CPU, or guest memory is not laid out as assumed (see guestmem.Order).
 func NewReader(k *guestmem.Kernel, l Layout, syms map[string]uint64, cpus, nodes int) (*Reader, error) {
-	for _, s := range wire.KernelSymbols[:requiredSymbols] {
+	for _, s := range wire.KernelSymbols[:wire.RequiredSymbols] {
 		if syms[s] == 0 {
 			return nil, fmt.Errorf("the guest did not give kernel symbol %s", s)
 		}

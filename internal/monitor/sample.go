@@ -2,9 +2,6 @@ package monitor
 
 import "time"
 
-// requiredSymbols is how many of wire.KernelSymbols, the first ones, the
-// monitor cannot do without.
-const requiredSymbols = 5
 
 // Sample is one reading of every CPU's runqueue.
 type Sample struct {

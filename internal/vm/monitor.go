@@ -22,9 +22,19 @@ type guestView struct {
 	err    error // why the guest's memory cannot be read, once known
 	mon    *monitor.Monitor
 	off    string // why the monitor is off
+	// badSymbols tells that the guest's memory was not found where its
+	// symbols said while QEMU ran.
+	badSymbols bool
 }
 
-func newGuestView(c Config, pid int) *guestView { return &guestView{c: c, pid: pid} }
+func newGuestView(c Config, pid int) *guestView {
+	if _, on := c.Request.Assert.MonitorPeriod.Get(); on && c.Vmlinux != "" {
+		// Parsing the kernel's BTF takes a while; have it done by the
+		// time the guest sends its symbols, or a short test ends first.
+		go func() { _, _ = monitor.LayoutOf(c.Vmlinux) }()
+	}
+	return &guestView{c: c, pid: pid}
+}
 
 // attach finds the guest's RAM in QEMU and checks, with the symbols the
 // guest gave, that it reads the guest's runqueues there. Later calls
@@ -35,6 +45,7 @@ func (g *guestView) attach(syms map[string]uint64) error {
 	}
 	g.syms = syms
 	g.err = g.find()
+	g.badSymbols = g.err != nil && !errors.Is(g.err, guestmem.ErrGone)
 	return g.err
 }
 
@@ -82,7 +93,10 @@ func (g *guestView) startMonitor(syms map[string]uint64, l *link) {
 		return
 	}
 	if err := g.attach(syms); err != nil {
-		g.off = err.Error()
+		if !errors.Is(err, guestmem.ErrGone) {
+			// The guest ending first is no reason to say anything.
+			g.off = err.Error()
+		}
 		return
 	}
 	g.mon = monitor.Start(g.reader, period, g.c.HZ, g.c.Request.Assert, func(f monitor.Finding) {

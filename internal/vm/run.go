@@ -98,6 +98,11 @@ type Outcome struct {
 	// MonitorOff then says why, when the request wanted it.
 	Monitor    *monitor.Record
 	MonitorOff string
+	// Symbols are the kernel symbol addresses the guest gave, and
+	// SymbolsBad tells that the host did not find the guest's runqueues
+	// through them while the guest ran.
+	Symbols    map[string]uint64
+	SymbolsBad bool
 }
 
 // errBootStall marks a boot that never reached the guest's init.
@@ -341,6 +346,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 			}
 		case wire.KindSymbols:
 			guest.startMonitor(m.Symbols, l)
+			out.Symbols, out.SymbolsBad = m.Symbols, guest.badSymbols
 		case wire.KindEvent:
 			guest.mark(m.Text)
 		case wire.KindWatchdog:

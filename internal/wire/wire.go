@@ -90,6 +90,11 @@ type Request struct {
 	// Kernels lists the kernel labels of the run when there are several,
 	// so the guest builds the same subtest tree as the host.
 	Kernels []string `json:"kernels,omitempty"`
+	// Symbols are the addresses of KernelSymbols in this kernel, when the
+	// host has them from an earlier boot of it (the guest boots with
+	// nokaslr, so they do not change); the guest then need not read
+	// /proc/kallsyms, which takes about a second under TCG.
+	Symbols map[string]uint64 `json:"symbols,omitempty"`
 }
 
 // Phase is a named point of the body's timeline.
@@ -140,6 +145,20 @@ const (
 var KernelSymbols = []string{
 	"phys_base", "page_offset_base", "runqueues", "__per_cpu_offset", "jiffies_64",
 	"init_top_pgt", "scx_root", "scx_watchdog_interval", "scx_enable_state_var",
+}
+
+// RequiredSymbols is how many of KernelSymbols, the first ones, every
+// kernel has and the host monitor cannot do without.
+const RequiredSymbols = 5
+
+// HasRequiredSymbols reports whether syms holds every required symbol.
+func HasRequiredSymbols(syms map[string]uint64) bool {
+	for _, s := range KernelSymbols[:RequiredSymbols] {
+		if syms[s] == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Watchdog is the sched_ext stall watchdog as the kernel holds it.

@@ -2,7 +2,6 @@ package monitor
 
 import "time"
 
-
 // Sample is one reading of every CPU's runqueue.
 type Sample struct {
 	// At is the host's time since the monitor started.

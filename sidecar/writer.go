@@ -287,3 +287,14 @@ func RunSource() string {
 	}
 	return SourceLocal
 }
+
+// Prefetch starts computing, in the background, what DefaultWriter fills
+// results with (the project's commit, from git, and the host context), so
+// that the first result written after a run does not wait for them. A
+// test binary calls it before booting its first VM.
+func Prefetch() {
+	go func() {
+		processCommit()
+		localHost()
+	}()
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/scx"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
+	"github.com/ktstr-go/ktstr/sidecar"
 )
 
 // Judge turns a variant's outcome into t's result.
@@ -103,6 +104,8 @@ func Boot(j Job) (*Outcome, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("host state missing: ktstr.Run must run under ktstr.Main")
 	}
+	// git and the host context for the result file, while the guest boots.
+	sidecar.Prefetch()
 	k, err := ResolveKernel(j.Kernel)
 	if err != nil {
 		return nil, err

@@ -142,7 +142,7 @@ const (
 	MetricWorstIterationsPerWorker  = "worst_iterations_per_worker"
 	MetricWorstPageLocality         = "worst_page_locality" // fraction of pages on the worker's NUMA nodes
 	MetricWorstCrossNodeMigration   = "worst_cross_node_migration_ratio"
-	MetricMaxImbalanceRatio         = "max_imbalance_ratio"   // monitor: max/min runnable tasks across CPUs
+	MetricMaxImbalanceRatio         = "max_imbalance_ratio"   // monitor: a CPU's load over the least loaded CPU its tasks may use
 	MetricMaxDSQDepth               = "max_dsq_depth"         // monitor: deepest sched_ext local DSQ
 	MetricStallCount                = "stall_count"           // monitor: stalls seen
 	MetricTotalFallback             = "total_fallback"        // monitor: select_cpu fallback events

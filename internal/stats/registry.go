@@ -89,7 +89,7 @@ var registry = []Metric{
 	{sidecar.MetricWorstGapMS, LowerBetter, 500, 0.50, "ms", "longest time any worker went without running"},
 	{sidecar.MetricTotalMigrations, LowerBetter, 10, 0.30, "", "CPU migrations, summed over workers"},
 	{sidecar.MetricWorstMigrationRatio, LowerBetter, 0.05, 0.20, "", "migrations per work unit, worst cgroup"},
-	{sidecar.MetricMaxImbalanceRatio, LowerBetter, 1, 0.25, "x", "monitor: max/min runnable tasks across CPUs"},
+	{sidecar.MetricMaxImbalanceRatio, LowerBetter, 1, 0.25, "x", "monitor: a CPU's load over the least loaded CPU its tasks may use"},
 	{sidecar.MetricMaxDSQDepth, LowerBetter, 10, 0.50, "", "monitor: deepest sched_ext local DSQ"},
 	{sidecar.MetricStallCount, LowerBetter, 1, 0.50, "", "monitor: stalls (a CPU's clock frozen with runnable tasks)"},
 	{sidecar.MetricTotalFallback, LowerBetter, 5, 0.30, "", "monitor: sched_ext select_cpu fallback events"},

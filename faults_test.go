@@ -12,7 +12,9 @@ import (
 // fault it can inject and checks that the harness reports exactly that
 // fault: ejection for a stall, stopped dispatching or a dispatch outside
 // the allowed CPUs or an error, death for an exit, starvation, a long gap
-// for slow dispatch, and the body's own finding for a pinned cgroup.
+// for slow dispatch, and the body's own finding for a pinned cgroup. The
+// cases only the host monitor can catch (one CPU doing all the work) are
+// skipped until there is one.
 func TestFaults(t *testing.T) {
 	bin := "/ktstr/bin/" + faults.BinaryName // in the guest, only the name counts
 	if !guest.Active() {
@@ -23,6 +25,12 @@ func TestFaults(t *testing.T) {
 	}
 	for _, c := range faults.FaultCases() {
 		t.Run(c.Name, func(t *testing.T) {
+			// The host monitor is being built apart (it reports
+			// check.WorkConservation and the other monitor kinds);
+			// remove this skip when it lands.
+			if c.NeedsMonitor {
+				t.Skip("needs the host monitor")
+			}
 			t.Parallel()
 			ktstr.ExpectFailure(t, c.SpecFor(bin), c.Body, c.WantKind, c.WantText...)
 		})

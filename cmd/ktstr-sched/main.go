@@ -42,6 +42,7 @@ func run() int {
 	fs.DurationVar(&cfg.StopAfter, "stop-after", 0, "stop dispatching altogether after `DUR`")
 	fs.StringVar(&cfg.EscapeCgroup, "escape-cgroup", "", "dispatch the tasks of cgroup `PATH` to a CPU outside their cpuset (the kernel ejects the scheduler)")
 	fs.StringVar(&cfg.PinCgroup, "pin-cgroup", "", "run all tasks of cgroup `PATH` on the first CPU of their cpuset")
+	fs.BoolVar(&cfg.OneCPU, "one-cpu", false, "run every task on the first CPU it may use, the other CPUs left idle")
 	starve := fs.Uint("starve-below-weight", 0, "run tasks of a weight below `N` (nice 19 is 1, nice 0 is 100) only on otherwise idle CPUs")
 	fs.DurationVar(&cfg.ErrorAfter, "error-after", 0, "raise a BPF runtime error (scx_bpf_error) after `DUR`")
 	fs.DurationVar(&cfg.ExitAfter, "exit-after", 0, "unregister from BPF (scx_bpf_exit) after `DUR`, as a crashing scheduler")

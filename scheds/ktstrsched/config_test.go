@@ -21,6 +21,8 @@ func TestConfigValidate(t *testing.T) {
 		{Config{StopAfter: -time.Second}, "StopAfter is negative"},
 		{Config{StarveBelowWeight: 10001}, "above the highest weight"},
 		{Config{SlowCgroup: "x"}, "SlowCgroup without SlowDispatch"},
+		{Config{OneCPU: true, SlowDispatch: time.Millisecond}, "OneCPU with SlowDispatch for every task"},
+		{Config{OneCPU: true, SlowDispatch: time.Millisecond, SlowCgroup: "x"}, ""},
 	} {
 		err := c.cfg.validate()
 		switch {
@@ -36,8 +38,8 @@ func TestConfigFaults(t *testing.T) {
 	if got := (Config{}).Faults(); got != "none" {
 		t.Errorf("zero Config: %q, want none", got)
 	}
-	got := Config{StallCgroup: "a", StarveBelowWeight: 10, SlowDispatch: time.Second, SlowCgroup: "b"}.Faults()
-	if want := "stall-cgroup=a starve-below-weight=10 slow-dispatch=1s slow-cgroup=b"; got != want {
+	got := Config{StallCgroup: "a", OneCPU: true, StarveBelowWeight: 10, SlowDispatch: time.Second, SlowCgroup: "b"}.Faults()
+	if want := "stall-cgroup=a one-cpu starve-below-weight=10 slow-dispatch=1s slow-cgroup=b"; got != want {
 		t.Errorf("Faults() = %q, want %q", got, want)
 	}
 }
@@ -101,7 +103,7 @@ func TestObject(t *testing.T) {
 	}
 	for name, size := range map[string]uint32{
 		"stop_after_ns": 8, "error_after_ns": 8, "exit_after_ns": 8, "slow_ns": 8,
-		"starve_below_weight": 4, "cgroup_faults": 1, "slow_by_cgroup": 1,
+		"starve_below_weight": 4, "cgroup_faults": 1, "slow_by_cgroup": 1, "one_cpu": 1,
 		"stall_cgid": 8, "escape_cgid": 8, "pin_cgid": 8, "slow_cgid": 8,
 	} {
 		v, ok := spec.Variables[name]

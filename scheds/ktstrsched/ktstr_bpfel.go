@@ -31,6 +31,7 @@ type ktstrKtstrStats struct {
 	Stalled     uint64
 	Escaped     uint64
 	Pinned      uint64
+	OneCpu      uint64
 	Starved     uint64
 	Released    uint64
 	Held        uint64
@@ -60,6 +61,7 @@ const (
 	ktstrVarErrorAfterNs      = "error_after_ns"
 	ktstrVarEscapeCgid        = "escape_cgid"
 	ktstrVarExitAfterNs       = "exit_after_ns"
+	ktstrVarOneCpu            = "one_cpu"
 	ktstrVarPinCgid           = "pin_cgid"
 	ktstrVarSlowByCgroup      = "slow_by_cgroup"
 	ktstrVarSlowCgid          = "slow_cgid"
@@ -144,6 +146,7 @@ type ktstrVariableSpecs struct {
 	ErrorAfterNs      *ebpf.VariableSpec `ebpf:"error_after_ns"`
 	EscapeCgid        *ebpf.VariableSpec `ebpf:"escape_cgid"`
 	ExitAfterNs       *ebpf.VariableSpec `ebpf:"exit_after_ns"`
+	OneCpu            *ebpf.VariableSpec `ebpf:"one_cpu"`
 	PinCgid           *ebpf.VariableSpec `ebpf:"pin_cgid"`
 	SlowByCgroup      *ebpf.VariableSpec `ebpf:"slow_by_cgroup"`
 	SlowCgid          *ebpf.VariableSpec `ebpf:"slow_cgid"`
@@ -198,6 +201,7 @@ type ktstrVariables struct {
 	ErrorAfterNs      *ebpf.Variable `ebpf:"error_after_ns"`
 	EscapeCgid        *ebpf.Variable `ebpf:"escape_cgid"`
 	ExitAfterNs       *ebpf.Variable `ebpf:"exit_after_ns"`
+	OneCpu            *ebpf.Variable `ebpf:"one_cpu"`
 	PinCgid           *ebpf.Variable `ebpf:"pin_cgid"`
 	SlowByCgroup      *ebpf.Variable `ebpf:"slow_by_cgroup"`
 	SlowCgid          *ebpf.Variable `ebpf:"slow_cgid"`

@@ -24,6 +24,14 @@
 //   - PinCgroup: the cgroup's tasks all run on the first CPU they may use,
 //     the rest of their cpuset left idle: the misplacement the kernel does
 //     allow. The workers keep their cpuset and make progress, only less.
+//   - OneCPU: every task runs on the first CPU it may use: on wake-up and
+//     when its slice ends it goes to that CPU's local queue, never to the
+//     shared one. Per-CPU kernel threads keep their CPU; everything allowed
+//     on CPU 0 piles up there, round-robin with the default slice, while
+//     the other CPUs idle (as under the kernel's scx_cpu0, here by a flag).
+//     Nothing starves and the stall watchdog does not fire; only a check of
+//     work conservation (CPUs idle while tasks allowed on them wait) sees
+//     it. Tasks that the cgroup and weight faults divert are left to them.
 //   - StarveBelowWeight: tasks of a lower weight (nice 19 is weight 1, nice
 //     0 is 100) run only on a CPU with nothing else to run, so they starve
 //     while other tasks are runnable. Tasks with SIGKILL pending are let
@@ -89,6 +97,8 @@ type Config struct {
 	// PinCgroup: run all of this cgroup's tasks on the first CPU of their
 	// cpuset.
 	PinCgroup string
+	// OneCPU: run every task on the first CPU it is allowed on.
+	OneCPU bool
 	// StarveBelowWeight: run tasks of a lower sched_ext weight (1 to
 	// 10000; nice 0 is 100, nice 19 is 1) only on otherwise idle CPUs.
 	StarveBelowWeight uint32
@@ -128,6 +138,11 @@ func (c Config) validate() error {
 	if c.SlowCgroup != "" && c.SlowDispatch == 0 {
 		errs = append(errs, errors.New("SlowCgroup without SlowDispatch"))
 	}
+	// Both would take every task; held tasks rejoin the shared queue that
+	// OneCPU leaves unused (SlowCgroup narrows SlowDispatch, which is fine).
+	if c.OneCPU && c.SlowDispatch > 0 && c.SlowCgroup == "" {
+		errs = append(errs, errors.New("OneCPU with SlowDispatch for every task (set SlowCgroup)"))
+	}
 	if c.StarveBelowWeight > 10000 {
 		errs = append(errs, fmt.Errorf("StarveBelowWeight %d is above the highest weight, 10000", c.StarveBelowWeight))
 	}
@@ -146,6 +161,7 @@ func (c Config) Faults() string {
 	add(c.StopAfter > 0, "stop-after=%v", c.StopAfter)
 	add(c.EscapeCgroup != "", "escape-cgroup=%s", c.EscapeCgroup)
 	add(c.PinCgroup != "", "pin-cgroup=%s", c.PinCgroup)
+	add(c.OneCPU, "one-cpu")
 	add(c.StarveBelowWeight > 0, "starve-below-weight=%d", c.StarveBelowWeight)
 	add(c.ErrorAfter > 0, "error-after=%v", c.ErrorAfter)
 	add(c.ExitAfter > 0, "exit-after=%v", c.ExitAfter)
@@ -242,6 +258,8 @@ type Stats struct {
 	// cgroup and weight faults; Released, low-weight tasks let through
 	// to die.
 	Stalled, Escaped, Pinned, Starved, Released uint64
+	// OneCPU counts enqueues that OneCPU sent to the first allowed CPU.
+	OneCPU uint64
 	// Held counts dispatches that left tasks held (SlowDispatch);
 	// Unheld, held tasks moved back to the shared queue once due; Kicks,
 	// the hold timer's kicks of idle CPUs; TimerErrors, timers that could
@@ -299,6 +317,7 @@ func Load(cfg Config) (*Scheduler, error) {
 		{"starve_below_weight", cfg.StarveBelowWeight},
 		{"cgroup_faults", cfg.StallCgroup != "" || cfg.EscapeCgroup != "" || cfg.PinCgroup != "" || cfg.SlowCgroup != ""},
 		{"slow_by_cgroup", cfg.SlowCgroup != ""},
+		{"one_cpu", cfg.OneCPU},
 	}
 	for _, c := range consts {
 		vs, ok := spec.Variables[c.name]
@@ -507,7 +526,7 @@ func (s *Scheduler) Stats() (Stats, error) {
 	return Stats{
 		Enqueued: st.Enqueued, Direct: st.Direct, Dispatched: st.Dispatched,
 		Stalled: st.Stalled, Escaped: st.Escaped, Pinned: st.Pinned, Starved: st.Starved,
-		Released: st.Released, Held: st.Held, Unheld: st.Unheld, Kicks: st.Kicks, TimerErrors: st.TimerErrors,
+		Released: st.Released, OneCPU: st.OneCpu, Held: st.Held, Unheld: st.Unheld, Kicks: st.Kicks, TimerErrors: st.TimerErrors,
 	}, nil
 }
 

@@ -23,6 +23,16 @@
  *   pin_cgid            (c') tasks of this cgroup all run on the first CPU
  *                           they are allowed on, the rest of their cpuset
  *                           left idle: the misplacement the kernel allows.
+ *   one_cpu             (c'') every task runs on the first CPU it is
+ *                           allowed on: inserted, on wake-up and when its
+ *                           slice ends alike, straight into that CPU's
+ *                           local DSQ, never into the shared DSQ. Per-CPU
+ *                           kthreads stay on their CPU; all the rest that
+ *                           may run on CPU 0 piles up there, round-robin
+ *                           with the default slice, while the other CPUs
+ *                           idle (as the kernel's scx_cpu0). Tasks the
+ *                           cgroup and weight faults divert are left to
+ *                           them.
  *   starve_below_weight (d) tasks of a lower weight (nice 19 is weight 1,
  *                           nice 0 is 100) run only on a CPU that has
  *                           nothing else to run: starved while others are
@@ -71,6 +81,8 @@ const volatile u32 starve_below_weight;
 const volatile bool cgroup_faults;
 /* Whether slow_ns is for one cgroup's tasks (slow_cgid) only. */
 const volatile bool slow_by_cgroup;
+/* Fault (c''): every task on the first CPU it may use. */
+const volatile bool one_cpu;
 
 /*
  * Written by the loader while the scheduler runs: the cgroup ids (inode
@@ -91,6 +103,7 @@ struct ktstr_stats {
 	u64 stalled;
 	u64 escaped;
 	u64 pinned;
+	u64 one_cpu;
 	u64 starved;
 	u64 released;
 	u64 held;
@@ -141,6 +154,7 @@ enum task_class {
 	CLASS_STALL,
 	CLASS_ESCAPE,
 	CLASS_PIN,
+	CLASS_ONE_CPU,
 	CLASS_LOW,
 	CLASS_SLOW,
 };
@@ -213,6 +227,14 @@ static __always_inline int classify(struct task_struct *p)
 	if (c == CLASS_NORMAL && starve_below_weight && p->scx.weight < starve_below_weight &&
 	    !dying(p))
 		c = CLASS_LOW;
+	/*
+	 * Before the slow fault for every task: one_cpu takes every task there
+	 * is, and a task held in SLOW_DSQ would later join the shared DSQ,
+	 * which one_cpu's tasks never use. (The loader refuses the two
+	 * together.)
+	 */
+	if (c == CLASS_NORMAL && one_cpu)
+		c = CLASS_ONE_CPU;
 	if (c == CLASS_NORMAL && slow_ns && !slow_by_cgroup)
 		c = CLASS_SLOW;
 	return c;
@@ -270,6 +292,17 @@ s32 BPF_STRUCT_OPS(ktstr_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 	s32 cpu;
 	int c;
 
+	/*
+	 * Fault (c''): wake the task on the CPU ktstr_enqueue() will queue it
+	 * on, so that it is not moved twice. scx_bpf_select_cpu_dfl() is not
+	 * asked first: it would claim an idle CPU that then stays unused.
+	 */
+	if (one_cpu && classify(p) == CLASS_ONE_CPU) {
+		cpu = first_allowed(p);
+		if (cpu >= 0)
+			return cpu;
+	}
+
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 	if (!is_idle || stopped())
 		return cpu;
@@ -306,6 +339,26 @@ void BPF_STRUCT_OPS(ktstr_enqueue, struct task_struct *p, u64 enq_flags)
 		cpu = first_allowed(p);
 		if (cpu >= 0) {
 			count(pinned);
+			scx_bpf_dsq_insert___v2(p, SCX_DSQ_LOCAL_ON | cpu, SCX_SLICE_DFL, enq_flags);
+			return;
+		}
+		break;
+	case CLASS_ONE_CPU:
+		/*
+		 * Wake-ups and expired slices alike: the first allowed CPU's
+		 * local DSQ is a FIFO served round-robin with the default
+		 * slice, so every task there, one with SIGKILL pending too,
+		 * runs within (tasks queued) x slice: slow, but no stall for
+		 * the watchdog and no task unable to die. Exiting and
+		 * migration-disabled tasks never get here: without
+		 * SCX_OPS_ENQ_EXITING and SCX_OPS_ENQ_MIGRATION_DISABLED in
+		 * the ops, the kernel puts them on their own CPU's local DSQ
+		 * itself (moving a migration-disabled task elsewhere would get
+		 * the scheduler ejected).
+		 */
+		cpu = first_allowed(p);
+		if (cpu >= 0) {
+			count(one_cpu);
 			scx_bpf_dsq_insert___v2(p, SCX_DSQ_LOCAL_ON | cpu, SCX_SLICE_DFL, enq_flags);
 			return;
 		}
@@ -449,8 +502,8 @@ void BPF_STRUCT_OPS(ktstr_dump, struct scx_dump_ctx *dctx)
 		     scx_bpf_dsq_nr_queued(LOW_DSQ), scx_bpf_dsq_nr_queued(SLOW_DSQ));
 	scx_bpf_dump("ktstr: faults: stall cgroup %llu, escape cgroup %llu, pin cgroup %llu, slow cgroup %llu\n",
 		     stall_cgid, escape_cgid, pin_cgid, slow_cgid);
-	scx_bpf_dump("ktstr: faults: stop after %llu ns, starve below weight %u, slow %llu ns\n",
-		     stop_after_ns, starve_below_weight, slow_ns);
+	scx_bpf_dump("ktstr: faults: stop after %llu ns, starve below weight %u, slow %llu ns, one cpu %d\n",
+		     stop_after_ns, starve_below_weight, slow_ns, one_cpu);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(ktstr_init)

@@ -12,6 +12,9 @@
 //	bin, _ := faults.BuildScheduler(dir) // on the host only
 //	for _, c := range faults.FaultCases() {
 //		t.Run(c.Name, func(t *testing.T) {
+//			if c.NeedsMonitor {
+//				t.Skip("needs the host monitor")
+//			}
 //			expectFailure(t, c.SpecFor(bin), c.Body, c.WantKind, c.WantText...)
 //		})
 //	}
@@ -58,13 +61,19 @@ type FaultCase struct {
 	Body ktstr.Body
 	// WantKind is the class of the run's first failure:
 	// "scheduler-ejected", "scheduler-died", or a check's kind such as
-	// "starved" or "stuck", or "body".
+	// "starved", "stuck" or the host monitor's "work-conservation", or
+	// "body".
 	WantKind check.Kind
 	// WantText must each appear in the first failure's message or
 	// detail.
 	WantText []string
 	// Note says what the case shows, for a person reading the result.
 	Note string
+	// NeedsMonitor marks a case whose failure only the host monitor (which
+	// reads the guest's runqueues from the host) reports. The harness has
+	// no monitor yet, so the run would pass and the expectation fail:
+	// runners skip such a case until the monitor lands.
+	NeedsMonitor bool
 }
 
 // Scheduler returns ktstr-sched at path (the host's binary) with args.
@@ -97,6 +106,7 @@ func BuildScheduler(dir string) (string, error) {
 // FaultCases returns one case per fault of the scheduler.
 func FaultCases() []FaultCase {
 	twoCPUs := ktstr.Topo(1, 1, 2, 1)
+	fourCPUs := ktstr.Topo(1, 1, 4, 1)
 	return []FaultCase{
 		{
 			Name: "Stall",
@@ -137,6 +147,20 @@ func FaultCases() []FaultCase {
 			WantText: []string{"pinned", "ran only on CPU"},
 			Note: "the misplacement the kernel allows: a cgroup's tasks all on the first CPU of its cpuset. " +
 				"No harness check flags it (the workers stay inside their cpuset and progress); the body measures it",
+		},
+		{
+			Name: "OneCPU",
+			Args: []string{"--one-cpu"},
+			// Four CPUs, so that three sit idle beside CPU 0; 3 s, so that
+			// after the monitor's warm-up (0.5 s) the idle CPUs exceed its
+			// 1 s limit (MaxIdleWhileWaiting) by far.
+			Spec:         ktstr.Spec{Topology: fourCPUs, Duration: 3 * time.Second},
+			Body:         oneCPUBody,
+			WantKind:     check.WorkConservation,
+			WantText:     []string{"work not conserved"},
+			NeedsMonitor: true,
+			Note: "every task runs on the first CPU it may use: one spinner per CPU, all allowed everywhere, share CPU 0 while CPUs 1-3 idle. " +
+				"Nothing starves and the watchdog stays quiet (CPU 0 serves its queue round-robin); only the host monitor's work-conservation check sees it",
 		},
 		{
 			Name: "Starve",
@@ -306,6 +330,26 @@ func pinBody(ctx *ktstr.Ctx) error {
 		return fmt.Errorf("pinned: %d spinners on a cpuset of %d CPUs ran only on CPU %v, %.2f CPUs' worth", len(reports), len(cpus), used, share)
 	}
 	return nil
+}
+
+// oneCPUBody runs one spinner per CPU, allowed on every CPU, for the
+// duration: a work-conserving scheduler gives each a CPU; under
+// --one-cpu they all wait their turn on CPU 0. The monitor judges the
+// run; the body only logs where the workers ran.
+func oneCPUBody(ctx *ktstr.Ctx) error {
+	if err := ctx.Cgroups.Create("crowd"); err != nil {
+		return err
+	}
+	w, err := ctx.Spin("crowd", len(ctx.Topology.CPUs))
+	if err != nil {
+		return err
+	}
+	ctx.Sleep(ctx.Duration)
+	reports, err := w.Stop()
+	for _, r := range reports {
+		ctx.Logf("%v", r)
+	}
+	return err
 }
 
 // starveBody runs CPU hogs on every CPU and two nice-19 spinners beside

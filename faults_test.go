@@ -25,12 +25,6 @@ func TestFaults(t *testing.T) {
 	}
 	for _, c := range faults.FaultCases() {
 		t.Run(c.Name, func(t *testing.T) {
-			// The host monitor is being built apart (it reports
-			// check.WorkConservation and the other monitor kinds);
-			// remove this skip when it lands.
-			if c.NeedsMonitor {
-				t.Skip("needs the host monitor")
-			}
 			t.Parallel()
 			ktstr.ExpectFailure(t, c.SpecFor(bin), c.Body, c.WantKind, c.WantText...)
 		})

@@ -90,3 +90,6 @@ func StartInCgroup(*exec.Cmd, string) error { return errNotLinux }
 
 // PinProcess fails off Linux.
 func PinProcess(int, []int) error { return errNotLinux }
+
+// SchedExtState is "" off Linux: there is no sched_ext.
+func SchedExtState() string { return "" }

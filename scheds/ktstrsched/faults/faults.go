@@ -12,9 +12,6 @@
 //	bin, _ := faults.BuildScheduler(dir) // on the host only
 //	for _, c := range faults.FaultCases() {
 //		t.Run(c.Name, func(t *testing.T) {
-//			if c.NeedsMonitor {
-//				t.Skip("needs the host monitor")
-//			}
 //			expectFailure(t, c.SpecFor(bin), c.Body, c.WantKind, c.WantText...)
 //		})
 //	}
@@ -69,11 +66,6 @@ type FaultCase struct {
 	WantText []string
 	// Note says what the case shows, for a person reading the result.
 	Note string
-	// NeedsMonitor marks a case whose failure only the host monitor (which
-	// reads the guest's runqueues from the host) reports. The harness has
-	// no monitor yet, so the run would pass and the expectation fail:
-	// runners skip such a case until the monitor lands.
-	NeedsMonitor bool
 }
 
 // Scheduler returns ktstr-sched at path (the host's binary) with args.
@@ -154,11 +146,10 @@ func FaultCases() []FaultCase {
 			// Four CPUs, so that three sit idle beside CPU 0; 3 s, so that
 			// after the monitor's warm-up (0.5 s) the idle CPUs exceed its
 			// 1 s limit (MaxIdleWhileWaiting) by far.
-			Spec:         ktstr.Spec{Topology: fourCPUs, Duration: 3 * time.Second},
-			Body:         oneCPUBody,
-			WantKind:     check.WorkConservation,
-			WantText:     []string{"work not conserved"},
-			NeedsMonitor: true,
+			Spec:     ktstr.Spec{Topology: fourCPUs, Duration: 3 * time.Second},
+			Body:     oneCPUBody,
+			WantKind: check.WorkConservation,
+			WantText: []string{"work not conserved"},
 			Note: "every task runs on the first CPU it may use: one spinner per CPU, all allowed everywhere, share CPU 0 while CPUs 1-3 idle. " +
 				"Nothing starves and the watchdog stays quiet (CPU 0 serves its queue round-robin); only the host monitor's work-conservation check sees it",
 		},

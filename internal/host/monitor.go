@@ -1,12 +1,15 @@
 package host
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/monitor"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/sidecar"
+	"github.com/ktstr-go/ktstr/work"
 )
 
 // seriesPoints bounds the per-CPU time series a result file keeps.
@@ -31,9 +34,36 @@ func (o *Outcome) judgeMonitor(a check.Assert) {
 			// exceeded, while the run went on.
 			fail.Detail = "--- sched_ext dump (taken when the monitor first saw a limit exceeded) ---\n" + strings.Join(o.Result.MonitorDump, "\n")
 		}
+		if f.Kind == check.WorkConservation {
+			if rd := runDelay(o.Result.Workers); rd != "" {
+				fail.Detail = rd + "\n" + fail.Detail
+			}
+		}
 		o.Result.Failures = append(o.Result.Failures, fail)
 		o.Result.Passed = false
 	}
+}
+
+// runDelay says what the workers' own schedstat counted as time runnable
+// but waiting, to set beside the monitor's samples: it is exact where the
+// samples are 100 ms apart. "" without workers.
+func runDelay(ws []work.Report) string {
+	var sum, worst, wall time.Duration
+	n := 0
+	for _, w := range ws {
+		if w.WallTime <= 0 {
+			continue
+		}
+		sum += w.RunDelay
+		worst = max(worst, w.RunDelay)
+		wall += w.WallTime
+		n++
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("in-guest schedstat: the %d workers waited runnable %.0f ms on average (the most %.0f ms) of %.1f s each",
+		n, ms(sum/time.Duration(n)), ms(worst), (wall / time.Duration(n)).Seconds())
 }
 
 // MonitorReport is the report's "--- monitor ---" section, "" when the

@@ -331,16 +331,7 @@ func oneCPUBody(ctx *ktstr.Ctx) error {
 	if err := ctx.Cgroups.Create("crowd"); err != nil {
 		return err
 	}
-	w, err := ctx.Spin("crowd", len(ctx.Topology.CPUs))
-	if err != nil {
-		return err
-	}
-	ctx.Sleep(ctx.Duration)
-	reports, err := w.Stop()
-	for _, r := range reports {
-		ctx.Logf("%v", r)
-	}
-	return err
+	return spinLogged(ctx, "crowd", len(ctx.Topology.CPUs))
 }
 
 // starveBody runs CPU hogs on every CPU and two nice-19 spinners beside
@@ -414,7 +405,13 @@ func slowBody(ctx *ktstr.Ctx) error {
 		return err
 	}
 	settle()
-	w, err := ctx.Spin("slow", 2)
+	return spinLogged(ctx, "slow", 2)
+}
+
+// spinLogged runs n spinners in cgroup cg for the duration and logs their
+// reports.
+func spinLogged(ctx *ktstr.Ctx, cg string, n int) error {
+	w, err := ctx.Spin(cg, n)
 	if err != nil {
 		return err
 	}

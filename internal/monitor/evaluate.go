@@ -441,6 +441,10 @@ func union(a, b []int) []int {
 
 func (j *judge) result(samples int) ([]Finding, Summary) {
 	j.sum.Samples = samples
+	if j.sum.Judged > 0 {
+		// No CPU held two tasks or more: balanced, ratio 1.
+		j.sum.MaxImbalance = max(j.sum.MaxImbalance, 1)
+	}
 	if j.firstEvents != nil && j.lastEvents != nil {
 		j.sum.EventDeltas = map[string]int64{}
 		for i, e := range j.events {

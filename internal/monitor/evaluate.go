@@ -51,7 +51,8 @@ type Summary struct {
 }
 
 // Evaluate judges a record under limits a (merged check configuration) and
-// returns what exceeded them, first found first, and the summary.
+// returns what exceeded them, most telling first (see telling), and the
+// summary.
 func Evaluate(rec *Record, a check.Assert) ([]Finding, Summary) {
 	j := newJudge(a, rec.HZ, rec.Events)
 	j.window(rec.BodyStart, rec.BodyEnd)
@@ -455,9 +456,23 @@ func (j *judge) result(samples int) ([]Finding, Summary) {
 	for i, f := range j.findings {
 		out[i] = *f
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].At < out[b].At })
+	sort.SliceStable(out, func(a, b int) bool {
+		pa, pb := slices.Index(telling, out[a].Kind), slices.Index(telling, out[b].Kind)
+		if pa != pb {
+			return pa < pb
+		}
+		return out[a].At < out[b].At
+	})
 	return out, j.sum
 }
+
+// telling orders the monitor's kinds, most telling first: a stopped clock
+// or idle CPUs beside waiting tasks say what went wrong; a deep queue or
+// an event burst says where; an imbalance comes with most of them. The
+// order does not depend on which limit the samples crossed first (an
+// imbalance needs 5 samples, idling 1 s), so the first failure of a run
+// is the same every time.
+var telling = []check.Kind{check.RqStall, check.WorkConservation, check.DSQDepth, check.EventRate, check.Imbalance}
 
 // secs formats a duration in seconds with one decimal.
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }

@@ -208,11 +208,12 @@ func TestEventRateAndDSQ(t *testing.T) {
 	a := defaults()
 	a.MaxKeepLastRate = check.Set(0.5) // 20/s counted: not sustained, one per sample
 	fs, sum := Evaluate(rec, a)
-	if got := kinds(fs); len(got) != 2 || got[0] != check.EventRate || got[1] != check.DSQDepth {
-		t.Fatalf("findings %+v, want an event rate then a DSQ depth failure", fs)
+	// The DSQ depth comes first though found later: it is more telling.
+	if got := kinds(fs); len(got) != 2 || got[0] != check.DSQDepth || got[1] != check.EventRate {
+		t.Fatalf("findings %+v, want a DSQ depth then an event rate failure", fs)
 	}
-	if !strings.HasPrefix(fs[0].Message, "sched_ext select_cpu_fallback events at 300/s (limit 200/s)") {
-		t.Errorf("message %q", fs[0].Message)
+	if !strings.HasPrefix(fs[1].Message, "sched_ext select_cpu_fallback events at 300/s (limit 200/s)") {
+		t.Errorf("message %q", fs[1].Message)
 	}
 	if sum.EventDeltas["SELECT_CPU_FALLBACK"] != 2*15*24 || sum.EventRates["SELECT_CPU_FALLBACK"] != 300 {
 		t.Errorf("event figures %v %v", sum.EventDeltas, sum.EventRates)
@@ -250,5 +251,20 @@ func TestDownSample(t *testing.T) {
 	}
 	if s.NrRunning[1][0] != 6 {
 		t.Errorf("first point %d, want the span's largest, 6", s.NrRunning[1][0])
+	}
+}
+
+// TestTellingFirst: idle CPUs beside waiting tasks come before the
+// imbalance they cause, though the imbalance crossed its limit first.
+func TestTellingFirst(t *testing.T) {
+	rec := series(30, func(i int, s *Sample) {
+		oneCPU(s, i)
+		s.SCX = &SCX{}
+		s.CPUs[0].LocalDSQ = 3 // the waiting tasks sit in CPU 0's local DSQ
+	})
+	fs, _ := Evaluate(rec, defaults())
+	got := kinds(fs)
+	if len(got) != 2 || got[0] != check.WorkConservation || got[1] != check.Imbalance || fs[1].At > fs[0].At {
+		t.Errorf("findings %+v, want work conservation first, then the earlier imbalance", fs)
 	}
 }

@@ -260,7 +260,7 @@ func TestTellingFirst(t *testing.T) {
 	rec := series(30, func(i int, s *Sample) {
 		oneCPU(s, i)
 		s.SCX = &SCX{}
-		s.CPUs[0].LocalDSQ = 3 // the waiting tasks sit in CPU 0's local DSQ
+		s.CPUs[0].LocalDSQ = 5 // the waiting tasks sit in CPU 0's local DSQ
 	})
 	fs, _ := Evaluate(rec, defaults())
 	got := kinds(fs)

@@ -120,6 +120,7 @@ type judge struct {
 	stall        []streak
 	stallJiffies []uint64 // guest time at each CPU's clock stop
 	idleFrom     []uint64 // jiffies each CPU's idle-while-waiting began, 0 if not
+	idleMissed   []int    // samples in a row since, in which it was not
 	findings     []*Finding
 	byKind       map[check.Kind]*Finding
 	wc           wcFinding
@@ -195,6 +196,7 @@ func (j *judge) reset(cpus int) {
 	j.stall = make([]streak, cpus)
 	j.stallJiffies = make([]uint64, cpus)
 	j.idleFrom = make([]uint64, cpus)
+	j.idleMissed = make([]int, cpus)
 }
 
 // fail records a finding of kind k, or updates its message when worse is
@@ -375,6 +377,10 @@ func eventSums(s Sample, n int) []int64 {
 	return out
 }
 
+// idleGrace is how many samples in a row a CPU may be busy (or no task
+// wait for it) inside a stretch of idling beside waiting tasks.
+const idleGrace = 1
+
 // judgeWork is the work-conservation check: an idle CPU while tasks that
 // may run on it wait on a queue, for longer than the limit in guest time.
 func (j *judge) judgeWork(s Sample, at time.Duration) {
@@ -395,9 +401,15 @@ func (j *judge) judgeWork(s Sample, at time.Duration) {
 			}
 		}
 		if !waiting {
-			j.idleFrom[i] = 0
+			// A CPU that runs something for a moment (a kworker, the
+			// test's own poll) while the tasks still wait has not
+			// ended the stretch; two samples in a row have.
+			if j.idleMissed[i]++; j.idleMissed[i] > idleGrace {
+				j.idleFrom[i] = 0
+			}
 			continue
 		}
+		j.idleMissed[i] = 0
 		if j.idleFrom[i] == 0 {
 			j.idleFrom[i] = s.Jiffies
 			continue

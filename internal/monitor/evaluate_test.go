@@ -268,3 +268,24 @@ func TestTellingFirst(t *testing.T) {
 		t.Errorf("findings %+v, want work conservation first, then the earlier imbalance", fs)
 	}
 }
+
+// TestWorkConservationGrace: a CPU busy for one sample now and then does
+// not end the stretch; busy for two samples in a row it does.
+func TestWorkConservationGrace(t *testing.T) {
+	busyEvery := func(every, run int) *Record {
+		return series(30, func(i int, s *Sample) {
+			oneCPU(s, i)
+			if i%every < run {
+				for c := 1; c < 4; c++ {
+					s.CPUs[c].Idle = false
+				}
+			}
+		})
+	}
+	if fs, _ := Evaluate(busyEvery(3, 1), defaults()); len(fs) != 1 || fs[0].Kind != check.WorkConservation {
+		t.Errorf("busy one sample in three: findings %+v, want work not conserved", fs)
+	}
+	if fs, sum := Evaluate(busyEvery(4, 2), defaults()); len(fs) != 0 {
+		t.Errorf("busy two samples in four: findings %+v (longest %v), want none", fs, sum.IdleWhileWaiting)
+	}
+}

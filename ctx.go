@@ -11,6 +11,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/cpuset"
+	"github.com/ktstr-go/ktstr/internal/cputopo"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/work"
@@ -83,42 +84,15 @@ func (c *Ctx) SchedulerAlive() error {
 	return nil
 }
 
-// CPUTopology is the CPU topology as the guest kernel reports it in sysfs.
-type CPUTopology struct {
-	// CPUs lists the online CPUs.
-	CPUs []int
-	// LLCs lists the CPUs of each last-level cache, ordered by lowest CPU.
-	LLCs [][]int
-	// Nodes lists the CPUs of each NUMA node, by node id.
-	Nodes [][]int
-	// Distances is the NUMA distance matrix, by node id.
-	Distances [][]int
-	// Siblings lists each CPU's SMT siblings, itself included, by CPU id.
-	Siblings [][]int
-}
+// CPUTopology is the CPU topology as the guest kernel reports it in sysfs:
+// CPUs, LLCs, Nodes, Distances and Siblings, with LLCOf and NodeOf to
+// find a CPU's LLC and node. It is an alias so that package scenario's
+// planner, which the ktstr command links, can take it without importing
+// this package and the guest runtime behind it.
+type CPUTopology = cputopo.Topology
 
 func newCPUTopology(g *wire.GuestTopology) *CPUTopology {
 	return &CPUTopology{CPUs: g.CPUs, LLCs: g.LLCs, Nodes: g.Nodes, Distances: g.Distances, Siblings: g.Siblings}
-}
-
-// LLCOf returns the index of the LLC holding cpu, or -1.
-func (t *CPUTopology) LLCOf(cpu int) int {
-	for i, l := range t.LLCs {
-		if slices.Contains(l, cpu) {
-			return i
-		}
-	}
-	return -1
-}
-
-// NodeOf returns the NUMA node holding cpu, or -1.
-func (t *CPUTopology) NodeOf(cpu int) int {
-	for i, n := range t.Nodes {
-		if slices.Contains(n, cpu) {
-			return i
-		}
-	}
-	return -1
 }
 
 // Cgroups manages cgroup v2 groups under the harness's parent cgroup:

@@ -42,4 +42,11 @@
 // not record the verdict.
 //
 // [All] is a catalogue of ready scenarios, listed by `ktstr scenarios`.
+//
+// The language's types ([CgroupDef], [Step], [Backdrop], [Cpuset], [Hold],
+// [Op]) are aliases of types in internal/plan, and the catalogue's
+// scenarios are built in internal/catalog: the ktstr command lists and
+// plans them from there, without linking this package, the root package
+// and the guest runtime. What runs them (Run, Plan.Execute, RunCatalogue)
+// is here.
 package scenario

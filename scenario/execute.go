@@ -14,6 +14,7 @@ import (
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/plan"
 	"github.com/ktstr-go/ktstr/work"
 )
 
@@ -33,7 +34,7 @@ type runner struct {
 // liveCgroup is a cgroup the scenario made and has not removed.
 type liveCgroup struct {
 	cpus  []int // its cpuset; nil: none
-	scope scope
+	scope plan.Scope
 }
 
 // workerSet is one spawned work group.
@@ -72,7 +73,7 @@ type workerSet struct {
 // collected.
 func (p *Plan) Execute(ctx *ktstr.Ctx) ([]check.Group, error) {
 	r := &runner{ctx: ctx, plan: p, live: map[string]*liveCgroup{}}
-	ctx.Logf("scenario: %d %s, %v:\n%s", len(p.steps), plural(len(p.steps), "step"), p.Duration().Round(time.Millisecond), strings.TrimRight(p.String(), "\n"))
+	ctx.Logf("scenario: %d %s, %v:\n%s", p.Steps(), plural(p.Steps(), "step"), p.Duration().Round(time.Millisecond), strings.TrimRight(p.String(), "\n"))
 	err := r.run()
 	if err != nil {
 		r.teardown(true)
@@ -84,33 +85,34 @@ func (p *Plan) Execute(ctx *ktstr.Ctx) ([]check.Group, error) {
 }
 
 func (r *runner) run() error {
-	b := r.plan.backdrop
+	b := r.plan.p.Backdrop
 	r.phase("setup")
-	if err := r.setup(b.defs, scopeBackdrop); err != nil {
+	if err := r.setup(b.Defs, plan.ScopeBackdrop); err != nil {
 		return fmt.Errorf("backdrop: %w", err)
 	}
-	if err := r.ops(b, scopeBackdrop, false); err != nil {
+	if err := r.ops(b, plan.ScopeBackdrop, false); err != nil {
 		return err
 	}
-	for i, st := range r.plan.steps {
+	steps := r.plan.p.Steps
+	for i, st := range steps {
 		if err := r.ctx.SchedulerAlive(); err != nil {
-			return fmt.Errorf("before %s: the scheduler failed: %w", st.label, err)
+			return fmt.Errorf("before %s: the scheduler failed: %w", st.Label, err)
 		}
-		r.phase(st.phase)
-		if err := r.ops(st, scopeOp, false); err != nil {
+		r.phase(st.Phase)
+		if err := r.ops(st, plan.ScopeOp, false); err != nil {
 			return err
 		}
-		if err := r.setup(st.defs, scopeStep); err != nil {
-			return fmt.Errorf("%s: %w", st.label, err)
+		if err := r.setup(st.Defs, plan.ScopeStep); err != nil {
+			return fmt.Errorf("%s: %w", st.Label, err)
 		}
 		start, err := r.start()
 		if err != nil {
-			return fmt.Errorf("%s: %w", st.label, err)
+			return fmt.Errorf("%s: %w", st.Label, err)
 		}
 		if err := r.hold(st, start); err != nil {
 			return err
 		}
-		if i < len(r.plan.steps)-1 {
+		if i < len(steps)-1 {
 			r.teardown(false)
 		}
 	}
@@ -134,20 +136,20 @@ func (r *runner) phase(name string) {
 
 // setup creates the cgroups of defs, sets their cpusets and spawns their
 // workers, without starting them.
-func (r *runner) setup(defs []planDef, sc scope) error {
+func (r *runner) setup(defs []plan.ResolvedDef, sc plan.Scope) error {
 	for _, d := range defs {
-		if err := r.create(d.name, sc); err != nil {
+		if err := r.create(d.Name, sc); err != nil {
 			return err
 		}
-		if d.cpus != nil {
-			if err := r.setCpuset(d.name, d.cpus); err != nil {
+		if d.CPUs != nil {
+			if err := r.setCpuset(d.Name, d.CPUs); err != nil {
 				return err
 			}
 		}
 	}
 	for _, d := range defs {
-		for _, g := range d.groups {
-			if _, err := r.spawn(d.name, g); err != nil {
+		for _, g := range d.Groups {
+			if _, err := r.spawn(d.Name, g); err != nil {
 				return err
 			}
 		}
@@ -170,9 +172,9 @@ func (r *runner) start() (time.Time, error) {
 
 // hold waits out the step's hold, repeating its operations at the
 // interval of an Every hold, and checks the scheduler on the way.
-func (r *runner) hold(st planStep, start time.Time) error {
-	end := start.Add(st.d)
-	every := st.hold.Interval()
+func (r *runner) hold(st plan.ResolvedStep, start time.Time) error {
+	end := start.Add(st.Duration)
+	every := st.Hold.Interval()
 	next := start.Add(every)
 	for {
 		now := time.Now()
@@ -183,15 +185,15 @@ func (r *runner) hold(st planStep, start time.Time) error {
 		if end.Before(wake) {
 			wake = end
 		}
-		if st.hold.Repeats() && next.Before(wake) {
+		if st.Hold.Repeats() && next.Before(wake) {
 			wake = next
 		}
 		time.Sleep(time.Until(wake))
 		if err := r.ctx.SchedulerAlive(); err != nil {
-			return fmt.Errorf("%s: the scheduler failed at +%v into the step: %w", st.label, time.Since(start).Round(time.Millisecond), err)
+			return fmt.Errorf("%s: the scheduler failed at +%v into the step: %w", st.Label, time.Since(start).Round(time.Millisecond), err)
 		}
-		if st.hold.Repeats() && !time.Now().Before(next) && next.Before(end) {
-			if err := r.ops(st, scopeOp, true); err != nil {
+		if st.Hold.Repeats() && !time.Now().Before(next) && next.Before(end) {
+			if err := r.ops(st, plan.ScopeOp, true); err != nil {
 				return err
 			}
 			// Operations slower than the interval do not pile up.
@@ -199,7 +201,7 @@ func (r *runner) hold(st planStep, start time.Time) error {
 		}
 	}
 	if err := r.ctx.SchedulerAlive(); err != nil {
-		return fmt.Errorf("%s: the scheduler failed: %w", st.label, err)
+		return fmt.Errorf("%s: the scheduler failed: %w", st.Label, err)
 	}
 	return nil
 }
@@ -213,46 +215,46 @@ func later(a, b time.Time) time.Time {
 
 // ops applies the step's operations; repeat marks a repetition of an
 // Every hold, whose spawned workers start at once.
-func (r *runner) ops(st planStep, sc scope, repeat bool) error {
-	for i, op := range st.ops {
+func (r *runner) ops(st plan.ResolvedStep, sc plan.Scope, repeat bool) error {
+	for i, op := range st.Ops {
 		if err := r.op(op, sc, repeat); err != nil {
 			again := ""
 			if repeat {
 				again = " repeated"
 			}
-			return fmt.Errorf("%s: op %d (%v)%s: %w", st.label, i+1, op.Op, again, err)
+			return fmt.Errorf("%s: op %d (%v)%s: %w", st.Label, i+1, op.Op, again, err)
 		}
 	}
 	return nil
 }
 
-func (r *runner) op(op planOp, sc scope, repeat bool) error {
+func (r *runner) op(op plan.ResolvedOp, sc plan.Scope, repeat bool) error {
 	ctx := r.ctx
-	switch op.kind {
+	switch op.Kind {
 	case OpAddCgroup:
-		return r.create(op.cgroup, sc)
+		return r.create(op.Cgroup, sc)
 	case OpRemoveCgroup:
-		r.stop(r.running(func(ws *workerSet) bool { return isUnder(ws.in, op.cgroup) }))
-		if err := ctx.Cgroups.Remove(op.cgroup); err != nil {
+		r.stop(r.running(func(ws *workerSet) bool { return plan.IsUnder(ws.in, op.Cgroup) }))
+		if err := ctx.Cgroups.Remove(op.Cgroup); err != nil {
 			return err
 		}
 		for n := range r.live {
-			if isUnder(n, op.cgroup) {
+			if plan.IsUnder(n, op.Cgroup) {
 				delete(r.live, n)
 			}
 		}
 	case OpSetCpuset:
-		return r.setCpuset(op.cgroup, op.cpus)
+		return r.setCpuset(op.Cgroup, op.CPUs)
 	case OpClearCpuset:
-		return r.setCpuset(op.cgroup, nil)
+		return r.setCpuset(op.Cgroup, nil)
 	case OpSwapCpusets:
-		a, b := r.live[op.cgroup].cpus, r.live[op.other].cpus
-		if err := r.setCpuset(op.cgroup, b); err != nil {
+		a, b := r.live[op.Cgroup].cpus, r.live[op.Other].cpus
+		if err := r.setCpuset(op.Cgroup, b); err != nil {
 			return err
 		}
-		return r.setCpuset(op.other, a)
+		return r.setCpuset(op.Other, a)
 	case OpSpawn, OpSpawnHost:
-		ws, err := r.spawn(op.cgroup, op.group)
+		ws, err := r.spawn(op.Cgroup, op.Group)
 		if err != nil {
 			return err
 		}
@@ -264,45 +266,45 @@ func (r *runner) op(op planOp, sc scope, repeat bool) error {
 			ws.started = true
 		}
 	case OpStopCgroup:
-		r.stop(r.running(func(ws *workerSet) bool { return ws.in == op.cgroup }))
+		r.stop(r.running(func(ws *workerSet) bool { return ws.in == op.Cgroup }))
 	case OpSetAffinity:
-		return r.setAffinity(op.cgroup, op.affinity)
+		return r.setAffinity(op.Cgroup, op.Affinity)
 	case OpMoveAllTasks:
-		pids, err := ctx.Cgroups.Procs(op.cgroup)
+		pids, err := ctx.Cgroups.Procs(op.Cgroup)
 		if err != nil {
-			return fmt.Errorf("tasks of %s: %w", op.cgroup, err)
+			return fmt.Errorf("tasks of %s: %w", op.Cgroup, err)
 		}
 		for _, pid := range pids {
-			if err := ctx.Cgroups.Move(op.other, pid); err != nil {
+			if err := ctx.Cgroups.Move(op.Other, pid); err != nil {
 				return err
 			}
 		}
-		for _, ws := range r.running(func(ws *workerSet) bool { return ws.in == op.cgroup }) {
-			ws.in = op.other
+		for _, ws := range r.running(func(ws *workerSet) bool { return ws.in == op.Cgroup }) {
+			ws.in = op.Other
 			if err := r.note(ws); err != nil {
 				return err
 			}
 		}
 	case OpDo:
-		return op.fn(ctx)
+		return op.Fn(ctx)
 	}
 	return nil
 }
 
 // create creates a cgroup and records it and its missing parents.
-func (r *runner) create(name string, sc scope) error {
+func (r *runner) create(name string, sc plan.Scope) error {
 	if err := r.ctx.Cgroups.Create(name); err != nil {
 		return err
 	}
 	// A parent that existed already (made by an AddCgroup) may not pass
 	// the controllers down yet; without them the child has no cpuset.
-	for _, p := range parents(name) {
+	for _, p := range plan.Parents(name) {
 		f := filepath.Join(r.ctx.Cgroups.Path(p), "cgroup.subtree_control")
 		for _, c := range []string{"+cpuset", "+cpu"} {
 			_ = os.WriteFile(f, []byte(c), 0)
 		}
 	}
-	for _, p := range append(parents(name), name) {
+	for _, p := range append(plan.Parents(name), name) {
 		if r.live[p] == nil {
 			r.live[p] = &liveCgroup{scope: sc}
 		}
@@ -317,7 +319,7 @@ func (r *runner) setCpuset(name string, cpus []int) error {
 		return err
 	}
 	r.live[name].cpus = cpus
-	for _, ws := range r.running(func(ws *workerSet) bool { return isUnder(ws.in, name) }) {
+	for _, ws := range r.running(func(ws *workerSet) bool { return plan.IsUnder(ws.in, name) }) {
 		if err := r.note(ws); err != nil {
 			return err
 		}
@@ -331,7 +333,7 @@ func (r *runner) effective(name string) ([]int, error) {
 	if name == "" {
 		return nil, nil
 	}
-	for _, p := range append(parents(name), name) {
+	for _, p := range append(plan.Parents(name), name) {
 		if c := r.live[p]; c != nil && c.cpus != nil {
 			return r.ctx.Cgroups.Cpuset(name)
 		}
@@ -408,7 +410,7 @@ func (r *runner) stop(sets []*workerSet) {
 // teardown stops the workers in the cgroups of a step's Defs, or with
 // all every worker, and removes those cgroups, innermost first.
 func (r *runner) teardown(all bool) {
-	match := func(c *liveCgroup) bool { return all || c.scope == scopeStep }
+	match := func(c *liveCgroup) bool { return all || c.scope == plan.ScopeStep }
 	r.stop(r.running(func(ws *workerSet) bool {
 		if c := r.live[ws.in]; c != nil {
 			return match(c)

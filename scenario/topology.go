@@ -2,7 +2,7 @@ package scenario
 
 import (
 	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr/internal/cputopo"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -11,6 +11,5 @@ import (
 // numbered thread fastest, then core, LLC and node. It lets a scenario be
 // prepared and inspected outside the guest.
 func GuestTopology(t ktstr.Topology) *ktstr.CPUTopology {
-	g := guest.Expected(wire.Shape{Nodes: t.NUMANodes, LLCs: t.LLCs, Cores: t.CoresPerLLC, Threads: t.ThreadsPerCore})
-	return &ktstr.CPUTopology{CPUs: g.CPUs, LLCs: g.LLCs, Nodes: g.Nodes, Distances: g.Distances, Siblings: g.Siblings}
+	return cputopo.Expected(wire.Shape{Nodes: t.NUMANodes, LLCs: t.LLCs, Cores: t.CoresPerLLC, Threads: t.ThreadsPerCore})
 }

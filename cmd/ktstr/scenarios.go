@@ -11,12 +11,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/scenario"
+	"github.com/ktstr-go/ktstr/internal/catalog"
+	"github.com/ktstr-go/ktstr/internal/cputopo"
+	"github.com/ktstr-go/ktstr/internal/plan"
+	"github.com/ktstr-go/ktstr/internal/topolabel"
 )
 
 // scenariosCmd is `ktstr scenarios`: the catalogue of ready scenarios, and
-// what one of them does on a topology.
+// what one of them does on a topology. It uses the catalogue and the
+// planner behind package scenario, not the package itself, which would
+// link the root package and the guest runtime into the command.
 func scenariosCmd() *cobra.Command {
 	var category, topo string
 	var duration time.Duration
@@ -37,7 +41,7 @@ resolved to CPUs, work groups and operations, or why it does not fit.`,
 			if len(names) == 0 {
 				return listScenarios(category)
 			}
-			t, err := ktstr.ParseTopology(topo)
+			t, err := topolabel.Parse(topo)
 			if err != nil {
 				return err
 			}
@@ -46,7 +50,7 @@ resolved to CPUs, work groups and operations, or why it does not fit.`,
 			}
 			var errs []error
 			for i, name := range names {
-				s, err := scenario.Lookup(name)
+				s, err := catalog.Lookup(name)
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -55,9 +59,9 @@ resolved to CPUs, work groups and operations, or why it does not fit.`,
 					fmt.Println()
 				}
 				fmt.Printf("%s: %s\n", s.Name, s.Description)
-				gt := scenario.GuestTopology(t)
+				gt := cputopo.Expected(t)
 				b, steps := s.Build(gt, duration)
-				p, err := scenario.Prepare(gt, duration, b, steps...)
+				p, err := plan.Prepare(gt, duration, b, steps...)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s does not fit %s:\n%w", s.Name, t, err))
 					continue
@@ -79,7 +83,7 @@ func listScenarios(category string) error {
 	fmt.Fprintln(w, "NAME\tCATEGORY\tDESCRIPTION")
 	var cats []string
 	n := 0
-	for _, s := range scenario.All() {
+	for _, s := range catalog.All() {
 		if !slices.Contains(cats, s.Category) {
 			cats = append(cats, s.Category)
 		}

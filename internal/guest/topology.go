@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ktstr-go/ktstr/internal/cpuset"
+	"github.com/ktstr-go/ktstr/internal/cputopo"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -120,41 +121,12 @@ func readList(path string) ([]int, error) {
 	return l, nil
 }
 
-// Expected returns the topology a guest booted with shape s must see, given
-// how the host lays CPUs out: thread fastest, then core, LLC, node.
+// Expected returns the topology a guest booted with shape s must see
+// (cputopo.Expected, in the wire's type).
 func Expected(s wire.Shape) *wire.GuestTopology {
-	t := &wire.GuestTopology{}
-	perLLC := s.Cores * s.Threads
-	for cpu := 0; cpu < s.CPUs(); cpu++ {
-		t.CPUs = append(t.CPUs, cpu)
-		core := cpu / s.Threads
-		t.Siblings = append(t.Siblings, seq(core*s.Threads, s.Threads))
-	}
-	for l := 0; l < s.LLCs; l++ {
-		t.LLCs = append(t.LLCs, seq(l*perLLC, perLLC))
-	}
-	perNode := s.CPUs() / s.Nodes
-	for n := 0; n < s.Nodes; n++ {
-		t.Nodes = append(t.Nodes, seq(n*perNode, perNode))
-		var d []int
-		for m := 0; m < s.Nodes; m++ {
-			if m == n {
-				d = append(d, 10)
-			} else {
-				d = append(d, 20)
-			}
-		}
-		t.Distances = append(t.Distances, d)
-	}
-	return t
-}
-
-func seq(from, n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = from + i
-	}
-	return s
+	// The two structs differ only in their JSON tags, which a conversion
+	// ignores.
+	return (*wire.GuestTopology)(cputopo.Expected(s))
 }
 
 // Diff compares what the guest sees with what it should see and returns one

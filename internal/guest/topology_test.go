@@ -143,40 +143,6 @@ func sysfsNoCaches(t *testing.T, n int) string {
 	return root
 }
 
-func TestExpected(t *testing.T) {
-	tests := []struct {
-		shape wire.Shape
-		want  wire.GuestTopology
-	}{
-		{
-			shape: wire.Shape{Nodes: 1, LLCs: 2, Cores: 2, Threads: 2},
-			want: wire.GuestTopology{
-				CPUs:      []int{0, 1, 2, 3, 4, 5, 6, 7},
-				LLCs:      [][]int{{0, 1, 2, 3}, {4, 5, 6, 7}},
-				Nodes:     [][]int{{0, 1, 2, 3, 4, 5, 6, 7}},
-				Distances: [][]int{{10}},
-				Siblings:  [][]int{{0, 1}, {0, 1}, {2, 3}, {2, 3}, {4, 5}, {4, 5}, {6, 7}, {6, 7}},
-			},
-		},
-		{
-			shape: wire.Shape{Nodes: 2, LLCs: 2, Cores: 2, Threads: 1},
-			want: wire.GuestTopology{
-				CPUs:      []int{0, 1, 2, 3},
-				LLCs:      [][]int{{0, 1}, {2, 3}},
-				Nodes:     [][]int{{0, 1}, {2, 3}},
-				Distances: [][]int{{10, 20}, {20, 10}},
-				Siblings:  [][]int{{0}, {1}, {2}, {3}},
-			},
-		},
-	}
-	for _, tt := range tests {
-		got := Expected(tt.shape)
-		if d := Diff(&tt.want, got); d != nil {
-			t.Errorf("Expected(%+v):\n%s", tt.shape, strings.Join(d, "\n"))
-		}
-	}
-}
-
 // TestReadTopologyMatches reads fake sysfs trees of correctly booted guests
 // and checks that they pass the guest's topology check.
 func TestReadTopologyMatches(t *testing.T) {

@@ -1,19 +1,16 @@
-package scenario
+package plan
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ktstr-go/ktstr"
-	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/work"
 )
 
 // noop is a Do operation that does nothing.
-var noop = Do("nothing", func(*ktstr.Ctx) error { return nil })
+var noop = Do("nothing", func(any) error { return nil })
 
 func TestPrepareErrors(t *testing.T) {
 	four := topo(1, 2, 2, 1) // CPUs 0-3, 0-2 usable
@@ -159,8 +156,8 @@ step 2 "grow", 1s, ops every 100ms:
 	if got := p.String(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
-	if p.Steps() != 2 || p.Duration() != 2*time.Second {
-		t.Errorf("Steps %d Duration %v", p.Steps(), p.Duration())
+	if len(p.Steps) != 2 || p.Duration() != 2*time.Second {
+		t.Errorf("%d steps, Duration %v", len(p.Steps), p.Duration())
 	}
 }
 
@@ -189,226 +186,47 @@ func TestOpString(t *testing.T) {
 	}
 }
 
-// topologies are shapes every catalogue scenario must fit.
-var topologies = map[string]*ktstr.CPUTopology{
-	"1n1l2c1t": topo(1, 1, 2, 1),
-	"1n2l2c1t": topo(1, 2, 2, 1),
-	"2n2l2c1t": topo(2, 2, 2, 1),
-	"1n2l2c2t": topo(1, 2, 2, 2),
-	"1n1l4c1t": topo(1, 1, 4, 1),
-	"2n4l2c1t": topo(2, 4, 2, 1),
-}
-
-func TestCatalogueValidates(t *testing.T) {
-	for _, s := range All() {
-		for name, tp := range topologies {
-			b, steps := s.Build(tp, 2*time.Second)
-			if _, err := Prepare(tp, 2*time.Second, b, steps...); err != nil {
-				t.Errorf("%s on %s: %v", s.Name, name, err)
-			}
-		}
-	}
-}
-
-func TestCatalogueEntries(t *testing.T) {
-	all := All()
-	seen := map[string]bool{}
-	for _, s := range all {
-		if seen[s.Name] {
-			t.Errorf("%s twice", s.Name)
-		}
-		seen[s.Name] = true
-		if !strings.HasPrefix(s.Name, s.Category+"/") {
-			t.Errorf("%s: category %q", s.Name, s.Category)
-		}
-		if s.Description == "" || strings.Contains(s.Description, "\n") || s.Run == nil || s.Build == nil {
-			t.Errorf("%s: description %q, Run or Build missing", s.Name, s.Description)
-		}
-		if got, err := Lookup(s.Name); err != nil || got.Name != s.Name {
-			t.Errorf("Lookup(%q) = %v, %v", s.Name, got.Name, err)
-		}
-	}
-	if !slices.IsSortedFunc(all, func(a, b Scenario) int { return strings.Compare(a.Name, b.Name) }) {
-		t.Error("All is not sorted")
-	}
-	for _, want := range []string{
-		"basic/steady", "basic/steady-llc", "stress/oversubscribed", "cpuset/apply-midrun", "cpuset/clear-midrun",
-		"cpuset/resize", "cpuset/swap", "dynamic/add-midrun", "dynamic/remove-midrun", "dynamic/rapid-churn",
-		"affinity/change", "affinity/pinned", "basic/host-contention", "basic/mixed-workloads", "nested/steady",
-		"nested/task-move", "sched-class/batch", "sched-class/idle", "sched-class/fifo", "sched-class/rr",
-	} {
-		if !seen[want] {
-			t.Errorf("no scenario %s", want)
-		}
-	}
-	for _, k := range work.AllKinds() {
-		if !seen["fairness/"+string(k)] {
-			t.Errorf("no fairness scenario for %s", k)
-		}
-		if err := FairnessType(k).Validate(FairnessType(k).GroupSize()); err != nil {
-			t.Errorf("fairness type of %s: %v", k, err)
-		}
-	}
-	// The spread check is off only where the workload is unequal by
-	// design, and the description says so.
-	for _, s := range all {
-		off := s.Assert.MaxSpreadPct.IsOff()
-		if off != strings.Contains(s.Description, "spread not checked") {
-			t.Errorf("%s: spread off %v, description %q", s.Name, off, s.Description)
-		}
-	}
-	_, err := Lookup("nope")
-	if err == nil || !strings.HasPrefix(err.Error(), `unknown scenario "nope" (have: affinity/change, affinity/pinned, `) {
-		t.Errorf("Lookup(nope): %v", err)
-	}
-}
-
-func TestEveryOpInTheCatalogue(t *testing.T) {
-	// The catalogue uses every operation but Do, which is for tests.
-	used := map[OpKind]bool{}
-	for _, s := range All() {
-		b, steps := s.Build(topologies["1n2l2c1t"], 2*time.Second)
-		for _, op := range b.Ops {
-			used[op.Kind()] = true
-		}
-		for _, st := range steps {
-			for _, op := range st.Ops {
-				used[op.Kind()] = true
-			}
-		}
-	}
-	for _, k := range []OpKind{OpAddCgroup, OpRemoveCgroup, OpSetCpuset, OpClearCpuset, OpSwapCpusets,
-		OpSpawn, OpStopCgroup, OpSetAffinity, OpSpawnHost, OpMoveAllTasks} {
-		if !used[k] {
-			t.Errorf("no catalogue scenario uses %s", k)
-		}
-	}
-}
-
-func TestFairnessWorkers(t *testing.T) {
-	for _, c := range []struct {
-		t          work.Type
-		want, got0 int
-	}{
-		{work.Spin(), 4, 4},
-		{work.Spin(), 1, 2},
-		{work.PipePingPong(1), 3, 4},
-		{work.FutexFanOut(4, 1), 2, 5},
-		{work.FutexFanOut(4, 1), 6, 10},
-		{work.MutexContention(4, 1, 1), 4, 4},
-	} {
-		if n := fairnessWorkers(c.t, c.want); n != c.got0 {
-			t.Errorf("fairnessWorkers(%v, %d) = %d, want %d", c.t, c.want, n, c.got0)
-		}
-	}
-}
-
-func TestLLCHalves(t *testing.T) {
-	for _, c := range []struct {
-		t    *ktstr.CPUTopology
-		want [2][]int
-	}{
-		{topo(1, 2, 2, 1), [2][]int{{0, 1}, {2}}},
-		{topo(1, 1, 4, 1), [2][]int{{0}, {1, 2}}},
-		{topo(2, 4, 2, 1), [2][]int{{0, 1}, {2, 3}}},
-	} {
-		h := llcHalves(c.t)
-		for i := range h {
-			got, err := h[i].Resolve(c.t)
-			if err != nil || !slices.Equal(got, c.want[i]) {
-				t.Errorf("%v: half %d = %v (%v), want %v", c.t.LLCs, i, got, err, c.want[i])
-			}
-		}
-	}
-}
-
-// report is a worker report for the groups tests.
-func report(pid int, cgroup string, cpus ...int) work.Report {
-	return work.Report{PID: pid, Cgroup: cgroup, WorkUnits: 1, CPUs: cpus, ExpectedCPUs: []int{99}}
-}
-
-func TestGroups(t *testing.T) {
-	tp := topo(2, 2, 2, 1) // nodes 0-1 and 2-3
-	r := &runner{ctx: &ktstr.Ctx{Topology: tp}}
-	r.sets = []*workerSet{
-		// Spawned in cg0 on CPU 0, later allowed 0-1.
-		{origin: "cg0", expected: []int{0, 1}, reports: []work.Report{report(10, "cg0", 0, 1)}},
-		// Spawned in the parent via the root cgroup: no cpuset.
-		{origin: "", free: true, reports: []work.Report{report(11, "..", 3)}},
-		// Spawned in cg0 too, moved to a cgroup on CPUs 2-3.
-		{origin: "cg0", expected: []int{2, 3}, reports: []work.Report{report(12, "cg0", 2)},
-			group: work.Group{MemPolicy: work.MemLocal}},
-		// A cgroup that once had no cpuset.
-		{origin: "cg1", expected: []int{2}, reports: []work.Report{report(13, "cg1", 2)}},
-		{origin: "cg1", free: true, reports: []work.Report{report(14, "cg1", 0)},
-			group: work.Group{MemPolicy: work.Bind(1)}},
-		// Never stopped: no reports, no group.
-		{origin: "cg2"},
-	}
-	got := r.groups()
-	want := []check.Group{
-		{Name: "cg0", CPUs: []int{0, 1, 2, 3}, Nodes: []int{1}, Reports: []work.Report{
-			{PID: 10, Cgroup: "cg0", WorkUnits: 1, CPUs: []int{0, 1}, ExpectedCPUs: []int{0, 1}},
-			{PID: 12, Cgroup: "cg0", WorkUnits: 1, CPUs: []int{2}, ExpectedCPUs: []int{2, 3}},
-		}},
-		{Name: "", Reports: []work.Report{{PID: 11, Cgroup: "", WorkUnits: 1, CPUs: []int{3}}}},
-		{Name: "cg1", Nodes: []int{1}, Reports: []work.Report{
-			{PID: 13, Cgroup: "cg1", WorkUnits: 1, CPUs: []int{2}, ExpectedCPUs: []int{2}},
-			{PID: 14, Cgroup: "cg1", WorkUnits: 1, CPUs: []int{0}},
-		}},
-	}
-	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
-		t.Errorf("groups:\n%+v\nwant:\n%+v", got, want)
-	}
-	// The isolation check then flags only what left its cpusets.
-	res := check.Evaluate(check.Assert{Isolation: check.On()}, got...)
-	if !res.Passed {
-		t.Errorf("isolation failed: %v", res.Err())
-	}
-	got[0].Reports[0].CPUs = []int{0, 3}
-	res = check.Evaluate(check.Assert{Isolation: check.On()}, got...)
-	if want := "cgroup cg0: worker 10 ran on CPUs {3} outside cpuset 0-1"; res.Err() == nil || res.Err().Error() != want {
-		t.Errorf("isolation: %v, want %s", res.Err(), want)
-	}
-}
-
-func TestNoteBeforeStart(t *testing.T) {
-	// Only the cpuset a worker starts under counts until it started.
-	r := &runner{ctx: &ktstr.Ctx{Topology: topo(1, 1, 2, 1)}, live: map[string]*liveCgroup{"a": {scope: scopeOp}}}
-	ws := &workerSet{in: "a"}
-	if err := r.note(ws); err != nil || !ws.free || ws.expected != nil {
-		t.Errorf("no cpuset: free %v expected %v (%v)", ws.free, ws.expected, err)
-	}
-	ws.started = true
-	if err := r.note(ws); err != nil || !ws.free {
-		t.Errorf("started without a cpuset: free %v (%v)", ws.free, err)
-	}
-}
-
-func TestUnion(t *testing.T) {
-	if got := union([]int{3, 1}, []int{2, 3}); !slices.Equal(got, []int{1, 2, 3}) {
-		t.Errorf("union = %v", got)
-	}
-	if got := union(nil, nil); len(got) != 0 {
-		t.Errorf("union of nothing = %v", got)
-	}
-}
-
 func TestParents(t *testing.T) {
-	if got := parents("a/b/c"); !slices.Equal(got, []string{"a", "a/b"}) {
-		t.Errorf("parents = %v", got)
+	if got := Parents("a/b/c"); !slices.Equal(got, []string{"a", "a/b"}) {
+		t.Errorf("Parents = %v", got)
 	}
-	if !isUnder("a/b", "a") || isUnder("ab", "a") || !isUnder("a", "a") {
-		t.Error("isUnder")
+	if !IsUnder("a/b", "a") || IsUnder("ab", "a") || !IsUnder("a", "a") {
+		t.Error("IsUnder")
 	}
 }
 
-func TestGuestTopology(t *testing.T) {
-	for _, shape := range []ktstr.Topology{ktstr.Topo(1, 2, 2, 1), ktstr.Topo(2, 4, 2, 1), ktstr.Topo(1, 2, 2, 2)} {
-		got := GuestTopology(shape)
-		want := topo(shape.NUMANodes, shape.LLCs, shape.CoresPerLLC, shape.ThreadsPerCore)
-		if fmt.Sprint(got.CPUs, got.LLCs, got.Nodes) != fmt.Sprint(want.CPUs, want.LLCs, want.Nodes) {
-			t.Errorf("%v: %v %v %v, want %v %v %v", shape, got.CPUs, got.LLCs, got.Nodes, want.CPUs, want.LLCs, want.Nodes)
+func TestResolvedOps(t *testing.T) {
+	// The executor reads an operation only through its ResolvedOp.
+	g := work.Group{Type: work.IOSync(), Workers: 1}
+	ops := []Op{AddCgroup("a"), AddCgroup("b"), SetCpuset("a", LLC(1)), SwapCpusets("a", "b"),
+		Spawn("a", g), SetAffinity("a", work.SingleCPU), SpawnHost(g), MoveAllTasks("a", "b"), noop}
+	p, err := Prepare(topo(1, 2, 2, 1), 2*time.Second, Backdrop{}, Step{Ops: ops, Hold: Frac(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ResolvedOp{
+		{Kind: OpAddCgroup, Cgroup: "a"},
+		{Kind: OpAddCgroup, Cgroup: "b"},
+		{Kind: OpSetCpuset, Cgroup: "a", CPUs: []int{2}},
+		{Kind: OpSwapCpusets, Cgroup: "a", Other: "b"},
+		{Kind: OpSpawn, Cgroup: "a", Group: g},
+		{Kind: OpSetAffinity, Cgroup: "a", Affinity: work.SingleCPU},
+		{Kind: OpSpawnHost, Group: g},
+		{Kind: OpMoveAllTasks, Cgroup: "a", Other: "b"},
+		{Kind: OpDo},
+	}
+	got := p.Steps[0].Ops
+	if len(got) != len(want) {
+		t.Fatalf("%d ops, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		o := got[i]
+		if o.Op.String() != ops[i].String() || o.Kind != w.Kind || o.Cgroup != w.Cgroup || o.Other != w.Other ||
+			!slices.Equal(o.CPUs, w.CPUs) || o.Group.String() != w.Group.String() || o.Affinity.String() != w.Affinity.String() {
+			t.Errorf("op %d: %+v, want %+v", i+1, o, w)
+		}
+		if (o.Fn != nil) != (w.Kind == OpDo) {
+			t.Errorf("op %d (%v): Fn set %v", i+1, o.Op, o.Fn != nil)
 		}
 	}
 }

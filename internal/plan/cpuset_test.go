@@ -1,16 +1,16 @@
-package scenario
+package plan
 
 import (
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/internal/cputopo"
 )
 
 // topo builds the topology a guest with the given shape reports.
-func topo(nodes, llcs, cores, threads int) *ktstr.CPUTopology {
-	t := &ktstr.CPUTopology{}
+func topo(nodes, llcs, cores, threads int) *cputopo.Topology {
+	t := &cputopo.Topology{}
 	per := cores * threads
 	for c := 0; c < llcs*per; c++ {
 		t.CPUs = append(t.CPUs, c)
@@ -32,7 +32,7 @@ func TestCpusetResolve(t *testing.T) {
 	smt := topo(1, 2, 2, 2)   // 8 CPUs, LLCs 0-3 and 4-7
 	for _, c := range []struct {
 		name string
-		t    *ktstr.CPUTopology
+		t    *cputopo.Topology
 		spec Cpuset
 		want []int
 	}{

@@ -119,10 +119,6 @@ func ramMappings(f *os.File, size uint64) ([]region, error) {
 	return rs, sc.Err()
 }
 
-// Close releases nothing today; it is here so that callers need not change
-// when a reader holds resources.
-func (m *Memory) Close() error { return nil }
-
 // hostAddr returns where in QEMU the n bytes at guest-physical address pa
 // are.
 func (m *Memory) hostAddr(pa uint64, n int) (uint64, error) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr"
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/scenario"
 )
 
@@ -25,6 +26,19 @@ var (
 		// sub-scheduling feature): under TCG they took 7-20 s to load
 		// and verify, too close to the default 30 s on a loaded host.
 		AttachTimeout: time.Minute,
+		// scx_qmap is not work-conserving, and the host monitor sees it:
+		// a task it queues without a wake-up (its slice ran out, it
+		// yielded) waits in its FIFOs for a CPU that dispatches, and
+		// nothing kicks an idle one. An idle CPU sleeps until something
+		// else wakes it. Seen here: CPU 2 idle for 0.6 s while a task
+		// allowed on it sat in QMAP FIFO[2] and two spinners held CPUs 0
+		// and 1 (basic/steady-llc, 1n1l2c2t); 0.2-0.6 s in most runs and
+		// over the 1 s default once in CI. The stretch ends whenever a
+		// timer or an interrupt happens to wake the CPU, so no limit
+		// separates healthy from broken here: the check is off for it.
+		// TestMonitor shows the check failing scx_cpu0, which runs
+		// everything on CPU 0 and leaves the others idle for good.
+		Assert: check.Assert{MaxIdleWhileWaiting: check.Disable[time.Duration]()},
 	}
 )
 

@@ -90,6 +90,15 @@ type Result struct {
 	// Monitor is what the host monitor saw of the guest's runqueues; nil
 	// when it did not run.
 	Monitor *Monitor `json:"monitor,omitempty"`
+	// Workers are the test body's workers, one entry each.
+	Workers []Worker `json:"workers,omitempty"`
+	// Throughput is each cgroup's work units per second over time, from
+	// the workers' progress.
+	Throughput []Series `json:"throughput,omitempty"`
+	// Checks are the checks' worst figures against their limits.
+	Checks []CheckFigure `json:"checks,omitempty"`
+	// Logs are the texts that explain the run.
+	Logs *Logs `json:"logs,omitempty"`
 	// Host describes the machine the VM ran on.
 	Host *Host `json:"host,omitempty"`
 

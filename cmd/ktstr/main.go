@@ -26,6 +26,7 @@ topology and scheduler. This command manages what those tests need.`,
 	root.AddCommand(kernelCmd())
 	root.AddCommand(schedCmd())
 	root.AddCommand(statsCmd())
+	root.AddCommand(reportCmd())
 	root.AddCommand(testCmd())
 	root.AddCommand(scenariosCmd())
 	root.AddCommand(soakCmd())

@@ -9,10 +9,12 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ktstr-go/ktstr/internal/report"
 	"github.com/ktstr-go/ktstr/internal/stats"
 	"github.com/ktstr-go/ktstr/sidecar"
 )
@@ -245,7 +247,7 @@ func statsCompareCmd() *cobra.Command {
 	var dirs []string
 	var both, sideA, sideB = map[stats.Dim]*[]string{}, map[stats.Dim]*[]string{}, map[stats.Dim]*[]string{}
 	var threshold float64
-	var policyFile, test, color string
+	var policyFile, test, color, html string
 	var asJSON, all bool
 	c := &cobra.Command{
 		Use:   "compare",
@@ -329,6 +331,15 @@ for no flags); "-" matches an unknown value.`,
 			if err != nil {
 				return err
 			}
+			if html != "" {
+				err := report.WriteFile(html, func(w io.Writer) error {
+					return report.WriteCompare(w, rep, "ktstr comparison: "+opt.A.String()+" against "+opt.B.String(), all, time.Now())
+				})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "ktstr stats compare: wrote %s\n", html)
+			}
 			if asJSON {
 				err = statsJSON(cmd.OutOrStdout(), rep)
 			} else {
@@ -354,6 +365,7 @@ for no flags); "-" matches an unknown value.`,
 	f.StringVar(&test, "test", "", "compare only tests whose name contains this")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&all, "all", false, "list unchanged metrics too")
+	f.StringVar(&html, "html", "", "also write the comparison as a self-contained HTML page to this file")
 	f.StringVar(&color, "color", "auto", "mark regressions red and improvements green: auto (on a terminal), always, never")
 	return c
 }

@@ -25,6 +25,9 @@ type Session struct {
 	Listing bool
 	// JUnit, when set, is where Test writes a JUnit report.
 	JUnit string
+	// Report, when set, is called by Test after the run to write the
+	// run's HTML report; the line it returns ends the summary.
+	Report func() (line string, err error)
 	// Stdout and Stderr take the report and go's own output.
 	Stdout, Stderr io.Writer
 	// Terminal draws a status line on Stderr; StdoutTerminal says Stdout

@@ -118,6 +118,16 @@ func (s *Session) Test(ctx context.Context, environ []string, total int) (int, e
 	}
 	b.WriteString("\n")
 	WriteSummary(&b, rows)
+	if s.Report != nil {
+		line, err := s.Report()
+		if err != nil {
+			line = "report: not written: " + err.Error()
+			if code == 0 {
+				code = 1
+			}
+		}
+		b.WriteString(line + "\n")
+	}
 	out.Write(b.Bytes())
 	if s.JUnit != "" {
 		data, err := MarshalJUnit(s.run.JUnit())

@@ -57,6 +57,7 @@ func (r *Outcome) ResultFile() sidecar.Result {
 	}
 	s.Monitor = r.monitorSidecar()
 	monitorMetrics(&s, s.Monitor)
+	r.fillSidecarDetail(&s)
 	return s
 }
 

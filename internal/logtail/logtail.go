@@ -5,6 +5,7 @@ package logtail
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 )
@@ -36,4 +37,18 @@ func LastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// LastBytes returns about the last n bytes of s: when it cuts, it starts
+// at a line if one begins within 200 bytes of the cut, after a note of how
+// much was left out.
+func LastBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := len(s) - n
+	if i := strings.IndexByte(s[cut:min(len(s), cut+200)], '\n'); i >= 0 {
+		cut += i + 1
+	}
+	return fmt.Sprintf("[… %d bytes before this left out]\n", cut) + s[cut:]
 }

@@ -2,6 +2,7 @@ package logtail
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -42,5 +43,17 @@ func TestBufferConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := len(b.Bytes()); n != 4*100*2 {
 		t.Errorf("%d bytes, want %d", n, 800)
+	}
+}
+
+func TestLastBytes(t *testing.T) {
+	if got := LastBytes("short", 10); got != "short" {
+		t.Errorf("LastBytes of a short text = %q", got)
+	}
+	s := strings.Repeat("0123456789\n", 10) // 110 bytes
+	got := LastBytes(s, 25)
+	want := "[… 88 bytes before this left out]\n0123456789\n0123456789\n"
+	if got != want {
+		t.Errorf("LastBytes = %q, want %q", got, want)
 	}
 }

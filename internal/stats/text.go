@@ -107,7 +107,7 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 			if row.A.Mixed || row.B.Mixed {
 				mark += " +mixed"
 			}
-			f = append(f, c.Metric, fmtValue(c.A, c.Unit), fmtValue(c.B, c.Unit), fmtDelta(c), mark)
+			f = append(f, c.Metric, FormatValue(c.A, c.Unit), FormatValue(c.B, c.Unit), FormatDelta(c), mark)
 			fmt.Fprintln(tw, strings.Join(f, "\t"))
 			verdicts = append(verdicts, c.Verdict)
 		}
@@ -207,14 +207,17 @@ func FormatNumber(v float64) string {
 	return s
 }
 
-func fmtValue(v float64, unit string) string {
+// FormatValue shows a metric value with its unit.
+func FormatValue(v float64, unit string) string {
 	if unit == "" {
 		return FormatNumber(v)
 	}
 	return FormatNumber(v) + " " + unit
 }
 
-func fmtDelta(c Change) string {
+// FormatDelta shows a change, B − A, with its relative size ("+3 (+12.5%)",
+// "+3 (from 0)").
+func FormatDelta(c Change) string {
 	s := FormatNumber(c.Delta)
 	if c.Delta > 0 {
 		s = "+" + s

@@ -35,8 +35,11 @@ type Ctx struct {
 	// accelerator, then the scheduler's layer, then the test's.
 	Assert check.Assert
 
-	sched   *guest.Scheduler
-	start   time.Time
+	sched *guest.Scheduler
+	// start is the guest's CLOCK_MONOTONIC when the body started
+	// (guest.Monotonic): Elapsed and the timeline count from it, and the
+	// result carries it as BodyStart.
+	start   time.Duration
 	mu      sync.Mutex
 	workers []*Workers
 	// reports holds the reports of stopped workers not yet checked.
@@ -58,7 +61,7 @@ func (c *Ctx) Logf(format string, args ...any) {
 func (c *Ctx) Sleep(d time.Duration) { time.Sleep(d) }
 
 // Elapsed is the time since the body started.
-func (c *Ctx) Elapsed() time.Duration { return time.Since(c.start) }
+func (c *Ctx) Elapsed() time.Duration { return guest.Monotonic() - c.start }
 
 // Phase marks the start of a named phase of the body (a scenario step); the
 // timeline in the result shows when each began and ended.

@@ -27,7 +27,7 @@ func newGuestBody(spec Spec, body Body) func(*guest.Env) guest.Body {
 			Scheduler: spec.Scheduler.String(),
 			Assert:    env.Request.Assert,
 			sched:     env.Scheduler,
-			start:     time.Now(),
+			start:     guest.Monotonic(),
 		}
 		ctx.Cgroups = &Cgroups{m: env.Cgroups, ctx: ctx}
 		if env.Scheduler != nil {
@@ -72,6 +72,7 @@ func (b *guestBody) Finish(res *wire.Result) {
 	}
 	res.Workers = c.all
 	res.Timeline = c.timeline
+	res.BodyStart = c.start
 	if c.checks != nil {
 		res.Checks = c.checks
 		for _, f := range c.checks.Failures {

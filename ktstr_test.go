@@ -241,6 +241,7 @@ func TestVM(t *testing.T) {
 		{"WatchdogForced", testWatchdogForced},
 		{"SchedulerNeeds", testSchedulerNeeds},
 		{"UserlandScheduler", testUserlandScheduler},
+		{"WorkerProgress", testWorkerProgress},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

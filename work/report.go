@@ -55,6 +55,10 @@ type Report struct {
 	// work, which places MaxGapAt and Gaps on the guest's clock.
 	Start time.Duration `json:"start,omitempty"`
 
+	// Progress is the work units done over time, for throughput over
+	// time; none for custom work, whose count the harness does not see.
+	Progress Progress `json:"progress,omitzero"`
+
 	// WakeLatencies is a uniform sample (reservoir) of the delays between
 	// when the worker should have resumed (a sleep ended, a partner woke
 	// it) and when it ran. Only for work types that sleep or wait.
@@ -90,4 +94,48 @@ type Gap struct {
 	At time.Duration `json:"at"`
 	// CPU is the CPU the worker was on after it.
 	CPU int `json:"cpu"`
+}
+
+// Progress is a worker's cumulative work unit count over time, sampled at
+// bucket boundaries on the guest's CLOCK_MONOTONIC. Boundaries are
+// multiples of Every (absolute times, not relative to the worker's start),
+// so the series of all the workers of a run share them.
+//
+// Units[i], for every point but the last, is the count at Start +
+// i*Every: strictly, the count at the worker's first checkpoint at or after
+// that boundary, so a point may include up to one checkpoint interval's
+// work past it (tens of microseconds for spinning work; for a worker that
+// waits, up to the wait). Units[0] is the count at the worker's start, 0,
+// Start being the boundary at or before it. A worker that did not reach a
+// checkpoint for a while (not run, or waiting) repeats the same count over
+// the boundaries it missed. The last point is the final count (WorkUnits)
+// at End, when the worker stopped, in general not a boundary: End is after
+// the boundary of the point before it and less than Every later. (When the
+// stop fell exactly on a boundary, the last point is that boundary's and
+// End is Every after the point before it.) Units[i+1]-Units[i] is thus the
+// work done between points i and i+1, the last interval being the partial
+// bucket before the stop.
+//
+// Every starts at 100 ms. A series holds at most 512 points; a longer run
+// doubles Every and keeps the points at multiples of the new width (when
+// Start is not one, the series starts one old Every earlier, at 0). Every
+// is thus 100 ms times a power of two, and a finer series can be reduced to
+// a coarser one's boundaries by keeping the points that fall on them.
+type Progress struct {
+	// Start is the time of Units[0], a multiple of Every.
+	Start time.Duration `json:"start"`
+	// Every is the distance between boundaries.
+	Every time.Duration `json:"every"`
+	// Units is the cumulative count at each point.
+	Units []uint64 `json:"units"`
+	// End is the time of the last point, the worker's stop.
+	End time.Duration `json:"end"`
+}
+
+// At returns the time of point i: Start + i*Every, End for the last.
+func (p Progress) At(i int) time.Duration {
+	if i == len(p.Units)-1 {
+		return p.End
+	}
+	return p.Start + time.Duration(i)*p.Every
 }

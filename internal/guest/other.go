@@ -35,6 +35,9 @@ func Active() bool { return false }
 // Request returns nil off Linux.
 func Request() *wire.Request { return nil }
 
+// Monotonic returns 0 off Linux.
+func Monotonic() time.Duration { return 0 }
+
 // Init exits: off Linux no process is the guest's init.
 func Init(*testing.M) {
 	fmt.Fprintln(os.Stderr, "ktstr:", errNotLinux)

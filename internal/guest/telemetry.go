@@ -33,8 +33,20 @@ import (
 //go:linkname nanotime runtime.nanotime
 func nanotime() int64
 
+// Monotonic returns the guest's CLOCK_MONOTONIC: the clock of the workers'
+// reports (work.Report.Start, work.Progress) and of wire.Result.BodyStart.
+func Monotonic() time.Duration { return time.Duration(nanotime()) }
+
 // maxTrackedCPUs bounds the CPU ids recorded (the kernel's largest NR_CPUS).
 const maxTrackedCPUs = 8192
+
+// progressEvery is the initial width of the progress series' buckets, and
+// progressCap the most points a series holds: 512 points of 100 ms cover
+// 51.2 s; a longer run doubles the width as often as it needs.
+const (
+	progressEvery = int64(100 * time.Millisecond)
+	progressCap   = 512
+)
 
 // wakeReservoirCap is how many wake-up latencies a worker keeps: a uniform
 // sample of all it saw (WakeSamples counts those). 10000 keep the p99 well
@@ -54,6 +66,12 @@ const wakeReservoirCap = 10000
 // overshoot. The run's end closes the last interval the same way (finish):
 // a worker kept off the CPU from its last checkpoint until the stop shows
 // that gap, unless it was waiting of its own accord.
+//
+// The tracker also keeps the worker's progress over time (work.Progress):
+// the count units points to, read at the first checkpoint at or after each
+// bucket boundary. Boundaries are multiples of every on CLOCK_MONOTONIC,
+// so the series of all workers line up. The hot path compares the time
+// with next, the next boundary, and does nothing more until it is reached.
 type tracker struct {
 	start       int64 // nanotime when the work started
 	last        int64 // nanotime of the last checkpoint (or wake-up)
@@ -69,18 +87,52 @@ type tracker struct {
 	cpus        [maxTrackedCPUs / 64]uint64
 	wake        reservoir
 
+	units     *uint64  // the worker's work unit count, nil for none (counts as 0)
+	next      int64    // the next bucket boundary
+	every     int64    // the bucket width, progressEvery times a power of two
+	progStart int64    // the boundary of progress[0]
+	progress  []uint64 // the count at each boundary from progStart, cap progressCap
+	lastAt    int64    // the time of the last point: its boundary, or the run's end after finish
+
 	cpuBuf, nodeBuf uint32 // getcpu's results; fields, so nothing escapes
 }
 
+// newTracker returns a tracker whose work starts at start (see begin). Its
+// progress series counts nothing until units is set.
 func newTracker(start int64, seed uint64) *tracker {
-	t := &tracker{start: start, last: start, lastCPU: -1, maxGapCPU: -1}
+	t := &tracker{lastCPU: -1, maxGapCPU: -1, progress: make([]uint64, 0, progressCap)}
 	t.wake.init(wakeReservoirCap, seed)
+	t.begin(start)
 	return t
+}
+
+// begin (re)starts the run at start, a CLOCK_MONOTONIC time: the first
+// interval and the progress series start there. The series' first point is
+// the boundary at or before start, with the count at start (the work had
+// not begun at that boundary).
+func (t *tracker) begin(start int64) {
+	t.start, t.last = start, start
+	t.every = progressEvery
+	t.progStart = start - start%t.every
+	t.progress = append(t.progress[:0], t.count())
+	t.next = t.progStart + t.every
+	t.lastAt = t.progStart
+}
+
+// count returns the worker's unit count.
+func (t *tracker) count() uint64 {
+	if t.units == nil {
+		return 0
+	}
+	return *t.units
 }
 
 // checkAt records a checkpoint at time now on cpu (the pure part of
 // checkpoint, for tests).
 func (t *tracker) checkAt(now int64, cpu int) {
+	if now >= t.next {
+		t.progressAt(now)
+	}
 	t.checkpoints++
 	t.waiting = false
 	gap := now - t.last
@@ -102,6 +154,57 @@ func (t *tracker) checkAt(now int64, cpu int) {
 	}
 }
 
+// progressAt appends the count, read now, for every boundary up to now
+// not yet in the series: a worker that did not reach a checkpoint for
+// several buckets shows flat progress over them. It halves the series (see
+// coarsen) when it is full.
+func (t *tracker) progressAt(now int64) {
+	u := t.count()
+	for now >= t.next {
+		if len(t.progress) == cap(t.progress) {
+			t.coarsen()
+			continue // the next boundary may have moved
+		}
+		t.progress = append(t.progress, u)
+		t.lastAt = t.next
+		t.next += t.every
+	}
+}
+
+// coarsen doubles the bucket width and keeps the points at multiples of
+// the new width, at most one more than half the series. When the first
+// point's boundary is not one, the series starts one old width earlier
+// instead, at a boundary that is, with the first point's value: the work
+// had not begun at either.
+func (t *tracker) coarsen() {
+	p, n, i := t.progress, 0, 0
+	if t.progStart/t.every%2 != 0 {
+		t.progStart -= t.every
+		n, i = 1, 1 // p[0] stays, now at the earlier boundary
+	}
+	for ; i < len(p); i += 2 {
+		p[n] = p[i]
+		n++
+	}
+	t.progress = p[:n]
+	t.every *= 2
+	t.next = t.progStart + int64(n)*t.every
+	t.lastAt = t.next - t.every
+}
+
+// endProgress takes the series' last point: the count at now, the run's
+// end, unless now is the last point's boundary (the point is there).
+func (t *tracker) endProgress(now int64) {
+	t.progressAt(now)
+	if now > t.lastAt {
+		if len(t.progress) == cap(t.progress) {
+			t.coarsen()
+		}
+		t.progress = append(t.progress, t.count())
+		t.lastAt = now
+	}
+}
+
 // wokeAt records that the worker resumed at now after a wait that ended at
 // ready (when it became runnable again): a wake-up latency of now-ready
 // when sample is set, and a checkpoint whose gap counts from ready.
@@ -120,8 +223,15 @@ func (t *tracker) wokeAt(now, ready int64, cpu int, sample bool) {
 // (0 if the loop ended for another reason). The time since the last
 // checkpoint is a gap like any other, except when the worker was in a
 // voluntary wait: it then became ready to run only when the stop came, or
-// when its sleep ended if that was earlier.
+// when its sleep ended if that was earlier. The count at now is the
+// progress series' last point (endProgress).
 func (t *tracker) finishAt(now, stopAt int64, cpu int) {
+	t.closeAt(now, stopAt, cpu)
+	t.endProgress(now)
+}
+
+// closeAt is finishAt's gap bookkeeping.
+func (t *tracker) closeAt(now, stopAt int64, cpu int) {
 	if !t.waiting {
 		t.checkAt(now, cpu)
 		return
@@ -182,6 +292,12 @@ func (t *tracker) fill(r *work.Report) {
 	r.MaxGapAt = time.Duration(t.maxGapAt)
 	r.Start = time.Duration(t.start)
 	r.Gaps = t.gaps.sorted()
+	r.Progress = work.Progress{
+		Start: time.Duration(t.progStart),
+		Every: time.Duration(t.every),
+		Units: slices.Clone(t.progress),
+		End:   time.Duration(t.lastAt),
+	}
 	r.WakeSamples = t.wake.total
 	if len(t.wake.buf) > 0 {
 		r.WakeLatencies = make([]time.Duration, len(t.wake.buf))

@@ -107,6 +107,144 @@ func TestTrackerFinish(t *testing.T) {
 	}
 }
 
+// TestTrackerProgress checks the progress series: the count at each
+// bucket boundary, repeated over boundaries without a checkpoint, and the
+// final count at the stop.
+func TestTrackerProgress(t *testing.T) {
+	tr := newTracker(1234*ms, 1)
+	var units uint64
+	tr.units = &units
+	step := func(at int64, n uint64) {
+		units = n
+		tr.checkAt(at*ms, 0)
+	}
+	step(1250, 5)  // no boundary
+	step(1300, 10) // on the boundary
+	step(1350, 12)
+	step(1420, 20)
+	step(1930, 25) // 1500 to 1900 without a checkpoint: flat
+	units = 30
+	tr.finishAt(1960*ms, 0, 0)
+	var r work.Report
+	tr.fill(&r)
+	p := r.Progress
+	want := []uint64{0, 10, 20, 25, 25, 25, 25, 25, 30}
+	if p.Start != 1200*time.Millisecond || p.Every != 100*time.Millisecond || p.End != 1960*time.Millisecond || !slices.Equal(p.Units, want) {
+		t.Errorf("progress %+v, want start 1.2s every 100ms end 1.96s units %v", p, want)
+	}
+	for i, want := range []time.Duration{1200, 1300, 1400, 1500} {
+		if got := p.At(i); got != want*time.Millisecond {
+			t.Errorf("point %d at %v, want %vms", i, got, want)
+		}
+	}
+	if got := p.At(len(p.Units) - 1); got != p.End {
+		t.Errorf("last point at %v, want End %v", got, p.End)
+	}
+	if p.Units[len(p.Units)-1] != units {
+		t.Errorf("last point %d, want the final count %d", p.Units[len(p.Units)-1], units)
+	}
+
+	// Another worker starting later in the same bucket shares the
+	// boundaries; one stopping on a boundary has no extra point.
+	tr = newTracker(1299*ms, 1)
+	tr.units = &units
+	units = 0
+	step(1301, 4)
+	units = 9
+	tr.finishAt(1500*ms, 0, 0)
+	tr.fill(&r)
+	p = r.Progress
+	if want := []uint64{0, 4, 9, 9}; p.Start != 1200*time.Millisecond || p.End != 1500*time.Millisecond || !slices.Equal(p.Units, want) {
+		t.Errorf("progress %+v, want start 1.2s end 1.5s units %v", p, want)
+	}
+	if got := p.At(len(p.Units) - 1); got != p.Start+time.Duration(len(p.Units)-1)*p.Every {
+		t.Errorf("stop on a boundary: last point at %v, not on the boundary", got)
+	}
+
+	// A tracker without a count (custom work) counts 0, and begin starts
+	// the series over.
+	tr = newTracker(50*ms, 1)
+	tr.checkAt(250*ms, 0)
+	tr.begin(350 * ms)
+	tr.finishAt(370*ms, 0, 0)
+	tr.fill(&r)
+	if p := r.Progress; p.Start != 300*time.Millisecond || !slices.Equal(p.Units, []uint64{0, 0}) || p.End != 370*time.Millisecond {
+		t.Errorf("after begin: progress %+v, want start 300ms units [0 0] end 370ms", p)
+	}
+}
+
+// TestTrackerProgressCap checks that a long run doubles the bucket width
+// and keeps the points at the new boundaries, the series never longer than
+// its capacity, whether the first boundary is on the coarser grid or not.
+func TestTrackerProgressCap(t *testing.T) {
+	for _, first := range []int64{0, 1, 7} { // the start's boundary, in 100 ms
+		t.Run("first boundary "+time.Duration(first*100*ms).String(), func(t *testing.T) {
+			const every = 100 * ms
+			tr := newTracker(first*every+every/3, 1)
+			var units uint64
+			tr.units = &units
+			// One unit per bucket: the count at boundary k is k-first.
+			count := func(at time.Duration) uint64 { return uint64(max(int64(at)/every-first, 0)) }
+			widths := map[time.Duration]bool{}
+			for k := first + 1; k <= first+5000; k++ {
+				units = uint64(k - first)
+				tr.checkAt(k*every+every/2, 0) // between boundaries k and k+1
+				if len(tr.progress) > progressCap || cap(tr.progress) != progressCap {
+					t.Fatalf("at %d: %d points, capacity %d", k, len(tr.progress), cap(tr.progress))
+				}
+				widths[time.Duration(tr.every)] = true
+			}
+			units++
+			tr.finishAt((first+5001)*every, 0, 0) // on a boundary of 100 ms
+			var r work.Report
+			tr.fill(&r)
+			p := r.Progress
+			// 5000 buckets: 100 ms doubled 4 times (1.6 s, at most 512
+			// points is 819 s; 500 s need 313 of them).
+			if p.Every != 1600*time.Millisecond || len(widths) != 5 {
+				t.Errorf("every %v after widths %v, want 1.6s after 5 widths", p.Every, widths)
+			}
+			if p.Start%p.Every != 0 || p.Start > time.Duration(first*every) || p.Units[0] != 0 {
+				t.Errorf("start %v (first point %d): not the multiple of %v at or before the start, or not 0", p.Start, p.Units[0], p.Every)
+			}
+			last := len(p.Units) - 1
+			for i, u := range p.Units[:last] {
+				// Each value read half a bucket after its boundary
+				// includes that bucket's unit.
+				at := p.At(i)
+				if want := count(at + time.Duration(every/2)); u != want {
+					t.Errorf("point %d at %v: %d, want %d", i, at, u, want)
+				}
+			}
+			if p.Units[last] != units || p.End != time.Duration((first+5001)*every) || p.End <= p.At(last-1) || p.End > p.At(last-1)+p.Every {
+				t.Errorf("last point %d at %v after %v, want %d at %v", p.Units[last], p.End, p.At(last-1), units, time.Duration((first+5001)*every))
+			}
+		})
+	}
+	// A full series at the stop: the final point still fits.
+	tr := newTracker(0, 1)
+	var units uint64
+	tr.units = &units
+	for k := int64(1); len(tr.progress) < progressCap; k++ {
+		units = uint64(k)
+		tr.checkAt(k*100*ms, 0)
+	}
+	units++
+	tr.finishAt(51199*ms, 0, 0) // 512 points, from 0 to 51.1 s
+	var r work.Report
+	tr.fill(&r)
+	p := r.Progress
+	if n := len(p.Units); n != progressCap/2+1 || p.Every != 200*time.Millisecond || p.Units[n-1] != units || p.End != 51199*time.Millisecond {
+		t.Fatalf("full at the stop: %d points every %v, the last %d at %v; want %d every 200ms, the last %d at 51.199s",
+			n, p.Every, p.Units[n-1], p.End, progressCap/2+1, units)
+	}
+	for i, u := range p.Units[:progressCap/2] {
+		if u != uint64(2*i) {
+			t.Errorf("point %d: %d, want %d", i, u, 2*i)
+		}
+	}
+}
+
 // TestReservoir checks that the reservoir keeps a uniform sample: the
 // sample's mean and its spread over ten equal bins match the stream's.
 func TestReservoir(t *testing.T) {
@@ -172,6 +310,26 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		if a := testing.AllocsPerRun(100, f); a != 0 {
 			t.Errorf("%s: %.1f allocations per call", name, a)
 		}
+	}
+}
+
+// TestProgressDoesNotAllocate checks that the progress series, crossing
+// boundaries and doubling its width, does not allocate.
+func TestProgressDoesNotAllocate(t *testing.T) {
+	tr := newTracker(0, 1)
+	var units uint64
+	tr.units = &units
+	now := int64(0)
+	a := testing.AllocsPerRun(1000, func() {
+		now += 350 * ms // several boundaries a call: 350 s in all, the width doubles
+		units += 7
+		tr.checkAt(now, 0)
+	})
+	if a != 0 {
+		t.Errorf("%.1f allocations per checkpoint", a)
+	}
+	if tr.every == progressEvery {
+		t.Error("the width never doubled")
 	}
 }
 

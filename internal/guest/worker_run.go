@@ -246,6 +246,7 @@ func newWorker(cfg workerConfig) (*worker, error) {
 		}
 	}
 	w.t = newTracker(nanotime(), w.rand())
+	w.t.units = &w.units
 	return w, nil
 }
 
@@ -264,7 +265,7 @@ func (w *worker) work() work.Report {
 	ss0, haveSS := readSchedstat()
 	cpu0 := processCPUTime()
 	t0 := nanotime()
-	w.t.start, w.t.last = t0, t0
+	w.t.begin(t0)
 
 	w.run(&r)
 	w.t.finish(w.stopAt.Load())

@@ -195,6 +195,7 @@ func TestEveryWorkType(t *testing.T) {
 				if r.Exit != "" {
 					t.Errorf("worker %d: exit %q", i, r.Exit)
 				}
+				checkProgress(t, i, r)
 			}
 			if k == work.MutexContentionKind && samples == 0 {
 				t.Errorf("no contended waits among %d contenders", n)
@@ -204,6 +205,32 @@ func TestEveryWorkType(t *testing.T) {
 				slices.MaxFunc(reports, func(a, b work.Report) int { return int(a.MaxGap - b.MaxGap) }).MaxGap.Round(time.Microsecond),
 				cpuset.Format(slices.Concat(mapCPUs(reports)...)))
 		})
+	}
+}
+
+// checkProgress checks a worker's progress series: from 0 at the boundary
+// at or before its start to WorkUnits at its stop, never decreasing. A
+// custom function's count is its own: it has none.
+func checkProgress(t *testing.T, i int, r work.Report) {
+	t.Helper()
+	p := r.Progress
+	if r.Kind == work.CustomKind {
+		if p.Units != nil {
+			t.Errorf("worker %d: custom work has a progress series %+v", i, p)
+		}
+		return
+	}
+	n := len(p.Units)
+	if n < 2 || p.Every != 100*time.Millisecond || p.Start%p.Every != 0 || p.Start > r.Start || p.Start+p.Every <= r.Start {
+		t.Errorf("worker %d started at %v: progress %+v, want points every 100ms from the boundary before the start", i, r.Start, p)
+		return
+	}
+	if p.Units[0] != 0 || p.Units[n-1] != r.WorkUnits || !slices.IsSorted(p.Units) {
+		t.Errorf("worker %d: progress %v, want from 0 up to %d", i, p.Units, r.WorkUnits)
+	}
+	// Wall time is read just after the stop's checkpoint.
+	if end := r.Start + r.WallTime; p.End < r.Start || p.End > end || p.End <= p.At(n-2) || p.End > p.At(n-2)+p.Every {
+		t.Errorf("worker %d: last point at %v after %v, want in the last bucket and by the end %v", i, p.End, p.At(n-2), end)
 	}
 }
 

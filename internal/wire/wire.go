@@ -208,6 +208,11 @@ type Result struct {
 	Checks *check.Result `json:"checks,omitempty"`
 	// Timeline lists the phases the body marked (scenario steps).
 	Timeline []Phase `json:"timeline,omitempty"`
+	// BodyStart is the guest's CLOCK_MONOTONIC when the test body
+	// started: the instant Timeline's At and End count from, on the clock
+	// of the workers' Start and Progress, so that BodyStart + At places a
+	// phase among the workers' series.
+	BodyStart time.Duration `json:"body_start,omitempty"`
 	// KernelRelease is uname -r in the guest.
 	KernelRelease string `json:"kernel_release,omitempty"`
 	// Leftovers lists guest resources (cgroups, processes) the body left

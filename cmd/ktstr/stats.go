@@ -279,6 +279,11 @@ for no flags); "-" matches an unknown value.`,
   ktstr stats compare --a-source ci --b-source local --dir ci-artefacts/ --dir target/ktstr`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if html != "" {
+				if err := checkOutputDir(html); err != nil {
+					return fmt.Errorf("--html: %w", err)
+				}
+			}
 			opt := stats.Options{A: stats.Filter{}, B: stats.Filter{}, Test: test}
 			for _, d := range stats.Dims {
 				a, b := *both[d], *both[d]

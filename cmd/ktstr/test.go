@@ -19,6 +19,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/gotest"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/report"
 	"github.com/ktstr-go/ktstr/sidecar"
 )
 
@@ -30,6 +31,7 @@ type testOptions struct {
 	shard    string
 	list     bool
 	junit    string
+	report   string
 	maxVCPUs string
 	// goArgs is what follows "--" (and any package patterns before it).
 	goArgs gotest.Args
@@ -42,7 +44,7 @@ func testCmd() *cobra.Command { return newTestCmd(runTestCommand) }
 func newTestCmd(run func(ctx context.Context, o *testOptions) (int, error)) *cobra.Command {
 	var o testOptions
 	c := &cobra.Command{
-		Use:   "test [--kernel K]... [--gauntlet] [--budget SECS] [--shard K/N] [--list] [--junit FILE] [--max-vcpus N] [-- go test flags and packages]",
+		Use:   "test [--kernel K]... [--gauntlet] [--budget SECS] [--shard K/N] [--list] [--junit FILE] [--report FILE] [--max-vcpus N] [-- go test flags and packages]",
 		Short: "Run go test against one or more kernels, with live progress, a summary and JUnit XML",
 		Long: `test resolves every --kernel first (fetching the newest sched_ext kernel
 when none is given and none is cached; failing before any test runs when
@@ -64,7 +66,9 @@ pass first. Elsewhere each variant prints one line as it finishes
 does; -json echoes go's JSON events on stdout (the report then goes to
 stderr). At the end come the output of every failed test, a summary table
 (failures first, with their one-line reason) and the line
-"N passed, N failed, N skipped". The exit status is go test's.
+"N passed, N failed, N skipped". The exit status is go test's. With
+--report FILE the run's HTML page (as ktstr report makes it) is written
+too, and the summary's last line names it.
 
 --list runs the test binaries in list mode (` + env.List + `=1: no VM boots) and
 prints every variant that would run, by package.
@@ -98,6 +102,7 @@ Examples:
 	f.StringVar(&o.shard, "shard", "", "run the K-th of N deterministic slices of the variants, e.g. 2/4")
 	f.BoolVar(&o.list, "list", false, "print the variants that would run, boot nothing")
 	f.StringVar(&o.junit, "junit", "", "write a JUnit XML report to FILE")
+	f.StringVar(&o.report, "report", "", "write the run's HTML report to FILE (see ktstr report)")
 	f.StringVar(&o.maxVCPUs, "max-vcpus", "", `largest vCPU count a gauntlet preset may have on this host (N or "unlimited")`)
 	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fmt.Errorf("%w; go test flags go after \"--\", as in ktstr test --kernel 7.3 -- -run TestX -v ./pkg", err)
@@ -130,6 +135,11 @@ func (o *testOptions) validate() error {
 	if o.maxVCPUs != "" {
 		if _, err := gauntlet.ResolveHostLimit(false, 1, o.maxVCPUs); err != nil {
 			return fmt.Errorf("--max-vcpus: %w", err)
+		}
+	}
+	if o.report != "" {
+		if err := checkOutputDir(o.report); err != nil {
+			return fmt.Errorf("--report: %w", err)
 		}
 	}
 	if o.junit != "" {
@@ -315,6 +325,7 @@ func runTestCommand(ctx context.Context, o *testOptions) (int, error) {
 		Args:           o.goArgs,
 		Listing:        o.list,
 		JUnit:          o.junit,
+		Report:         runReport(o.report, runID),
 		Stdout:         os.Stdout,
 		Stderr:         os.Stderr,
 		Terminal:       terminal,
@@ -349,3 +360,29 @@ func prefixWriter(w io.Writer, prefix string) io.Writer {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// runReport returns what writes the HTML report of run id to path after
+// ktstr test, nil without a path.
+func runReport(path, id string) func() (string, error) {
+	if path == "" {
+		return nil
+	}
+	return func() (string, error) {
+		dir := sidecar.RunsRoot()
+		if d := os.Getenv(sidecar.EnvSidecarDir); d != "" {
+			dir = d
+		}
+		rep, err := collectRun(dir, id, "", false)
+		if err != nil {
+			return "", err
+		}
+		if err := report.WriteFile(path, func(w io.Writer) error { return report.WriteRun(w, rep) }); err != nil {
+			return "", err
+		}
+		line := fmt.Sprintf("report: %s (%d variants)", path, len(rep.Results))
+		if len(rep.Skipped) > 0 {
+			line += fmt.Sprintf("; %d unreadable result files left out, named on the page", len(rep.Skipped))
+		}
+		return line, nil
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,5 +228,32 @@ func TestSessionCount(t *testing.T) {
 	s.GoCmd = fakeGo(t, "list.jsonl", 1, &calls)
 	if n := s.Count(context.Background(), []string{env.List + "=1"}); n != 0 {
 		t.Errorf("count of a failed listing %d, want 0", n)
+	}
+}
+
+// Report's line ends the summary; its error makes the run fail.
+func TestSessionReport(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		s := newTestSession(&Session{Args: ParseArgs([]string{"./..."})}, &stdout, &stderr)
+		var calls [][]string
+		s.GoCmd = fakeGo(t, "mixed.jsonl", 0, &calls)
+		s.Report = func() (string, error) {
+			if fail {
+				return "", errors.New("no result files")
+			}
+			return "report: r.html (14 variants)", nil
+		}
+		code, err := s.Test(context.Background(), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantCode := "\n7 passed, 5 failed, 2 skipped\nreport: r.html (14 variants)\n", 0
+		if fail {
+			want, wantCode = "skipped\nreport: not written: no result files\n", 1
+		}
+		if !strings.HasSuffix(stdout.String(), want) || code != wantCode {
+			t.Errorf("fail=%v: code %d, stdout ends %q", fail, code, stdout.String()[max(0, stdout.Len()-80):])
+		}
 	}
 }

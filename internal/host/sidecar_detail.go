@@ -16,7 +16,8 @@ import (
 func (o *Outcome) fillSidecarDetail(s *sidecar.Result) {
 	res := o.Result
 	if res != nil {
-		s.Workers = sidecarWorkers(res.Workers, 0) // PROGRESS-MERGE
+		s.Workers = sidecarWorkers(res.Workers, res.BodyStart)
+		s.Throughput = throughputSeries(res.Workers, res.BodyStart)
 	}
 	s.Checks = checkFigures(mergedAssert(o.Job, o.Accel, o.Deterministic), res, s.Monitor)
 	s.Logs = o.sidecarLogs(!s.Passed)

@@ -121,16 +121,23 @@ func heatStrip(at []float64, rows [][]uint32, unit string, marks []sidecar.Monit
 	return svg, peak, err
 }
 
-// compareChart draws a metric's A and B values side by side.
-func compareChart(metric, unit, a, b string, va, vb float64) (template.HTML, error) {
+// compareChart draws a metric's A and B values side by side: A grey, B in
+// the verdict's colour (the caption says the verdict in words).
+func compareChart(metric, unit, a, b string, va, vb float64, bColor color.Color) (template.HTML, error) {
 	p := newPlot("", unit)
-	bars, err := plotter.NewBarChart(plotter.Values{va, vb}, vg.Points(40))
-	if err != nil {
-		return "", err
+	for i, v := range []float64{va, vb} {
+		bars, err := plotter.NewBarChart(plotter.Values{v}, vg.Points(40))
+		if err != nil {
+			return "", err
+		}
+		bars.XMin = float64(i)
+		bars.Color = color.Gray{Y: 0xa0}
+		if i == 1 {
+			bars.Color = bColor
+		}
+		bars.LineStyle.Width = vg.Points(0.5)
+		p.Add(bars)
 	}
-	bars.Color = plotutil.Color(0)
-	bars.LineStyle.Width = vg.Points(0.5)
-	p.Add(bars)
 	p.NominalX(a, b)
 	p.Y.Min = 0
 	return render(p, 2.6*vg.Inch, 1.8*vg.Inch, fmt.Sprintf("%s: %s %g against %s %g", metric, a, va, b, vb))

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+	"image/color"
 	"io"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ import (
 //go:embed compare.html
 var compareHTML string
 
-var compareTmpl = template.Must(template.New("compare").Funcs(funcs).Parse(compareHTML))
+var compareTmpl = template.Must(template.Must(template.New("compare").Funcs(funcs).Parse(headHTML)).Parse(compareHTML))
 
 // maxCompareCharts caps the small charts of a comparison page; the table
 // still lists every change.
@@ -83,7 +84,7 @@ func WriteCompare(w io.Writer, rep *stats.Report, title string, all bool, genera
 					if err != nil {
 						return fmt.Errorf("chart of %s: %w", c.Metric, err)
 					}
-					pg.Charts = append(pg.Charts, chartView{SVG: svg, Metric: c.Metric, Key: cr.Key,
+					pg.Charts = append(pg.Charts, chartView{SVG: svg, Metric: c.Metric, Key: row.Key.Test,
 						Delta: stats.FormatDelta(c), Verdict: string(c.Verdict), Symbol: sym, Class: class})
 				} else {
 					pg.ChartsLeft++
@@ -114,7 +115,14 @@ func WriteCompare(w io.Writer, rep *stats.Report, title string, all bool, genera
 }
 
 func compareChartSVG(c stats.Change) (template.HTML, error) {
-	return compareChart(c.Metric, c.Unit, "A", "B", c.A, c.B)
+	col := color.Color(color.RGBA{R: 0x45, G: 0x6f, B: 0xa0, A: 0xff})
+	switch c.Verdict {
+	case stats.Regression:
+		col = color.RGBA{R: 0xb0, G: 0x00, B: 0x20, A: 0xff}
+	case stats.Improvement:
+		col = color.RGBA{R: 0x1b, G: 0x6e, B: 0x20, A: 0xff}
+	}
+	return compareChart(c.Metric, c.Unit, "A", "B", c.A, c.B, col)
 }
 
 func sideText(s stats.SideInfo) string {

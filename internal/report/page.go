@@ -18,6 +18,12 @@ var css string
 //go:embed run.html
 var runHTML string
 
+// headHTML is the pages' shared head: the document type, language,
+// viewport, title and the style sheet.
+//
+//go:embed head.html
+var headHTML string
+
 var funcs = template.FuncMap{
 	"join": func(s []string) string {
 		if len(s) == 0 {
@@ -35,7 +41,7 @@ var funcs = template.FuncMap{
 	"sec": func(ms float64) float64 { return ms / 1000 },
 }
 
-var runTmpl = template.Must(template.New("run").Funcs(funcs).Parse(runHTML))
+var runTmpl = template.Must(template.Must(template.New("run").Funcs(funcs).Parse(headHTML)).Parse(runHTML))
 
 // runPage is what run.html reads.
 type runPage struct {

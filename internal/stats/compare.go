@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -235,9 +236,10 @@ func Compare(results []sidecar.Result, opt Options) (*Report, error) {
 			if !f.Match(r) || (opt.Test != "" && !strings.Contains(r.TestName, opt.Test)) {
 				continue
 			}
-			k := Key{Test: r.TestName, Dims: map[Dim]string{}}
+			name := pairName(r, rep.Slicing)
+			k := Key{Test: name, Dims: map[Dim]string{}}
 			var ks strings.Builder
-			ks.WriteString(r.TestName)
+			ks.WriteString(name)
 			for _, d := range rep.Pairing {
 				v := Value(r, d)
 				k.Dims[d] = v
@@ -446,3 +448,21 @@ func flagName(d Dim) string { return strings.ReplaceAll(string(d), "_", "-") }
 // FlagName returns the command-line spelling of a dimension ("work-type"
 // for DimWorkType); the per-side flags are --a-<name> and --b-<name>.
 func FlagName(d Dim) string { return flagName(d) }
+
+// pairName is the test name rows pair by. A gauntlet variant's name ends
+// in its flag profile ("TestX/gauntlet/tiny-1llc/short-slice"); when the
+// sides are sliced by flags that segment becomes "{flags}", so each
+// profile pairs with the other side's on the same preset.
+func pairName(r *sidecar.Result, slicing []Dim) string {
+	if !slices.Contains(slicing, DimFlags) {
+		return r.TestName
+	}
+	profile := "default"
+	if len(r.Flags) > 0 {
+		profile = strings.Join(r.Flags, "+")
+	}
+	if base, ok := strings.CutSuffix(r.TestName, "/"+profile); ok && strings.Contains(base, "/gauntlet/") {
+		return base + "/{flags}"
+	}
+	return r.TestName
+}

@@ -565,3 +565,19 @@ func TestValuesAndRuns(t *testing.T) {
 		t.Errorf("SelectRun newest: %+v", sel)
 	}
 }
+
+// Gauntlet profiles pair across sides sliced by flags.
+func TestComparePairsFlagProfiles(t *testing.T) {
+	mk := func(profile string, flags []string, spread float64) sidecar.Result {
+		return sidecar.Result{TestName: "TestQ/gauntlet/tiny-1llc/" + profile, Flags: flags, Passed: true, Topology: "1n1l4c1t",
+			Stats: sidecar.Stats{Overall: sidecar.Metrics{sidecar.MetricWorstSpread: spread}}}
+	}
+	rs := []sidecar.Result{mk("default", nil, 10), mk("short-slice", []string{"short-slice"}, 30), mk("batch", []string{"batch"}, 10)}
+	rep, err := Compare(rs, Options{A: Filter{DimFlags: {"none"}}, B: Filter{DimFlags: {"short-slice"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 1 || rep.Rows[0].Key.Test != "TestQ/gauntlet/tiny-1llc/{flags}" || rep.Regressions != 1 {
+		t.Errorf("rows %+v, %d regressions", rep.Rows, rep.Regressions)
+	}
+}

@@ -29,10 +29,10 @@ deps:
 		echo "installing the payload tools"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stress-ng rt-tests fio; }
-	@command -v chromium >/dev/null || { \
-		echo "installing Chromium (the HTML report's browser test renders pages in it)"; \
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
+		echo "installing Chromium and poppler-utils (the HTML report's browser test renders and prints pages)"; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; }
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation poppler-utils; }
 
 # A sched_ext kernel in the cache; a no-op when the newest is there already.
 kernel:

@@ -84,6 +84,7 @@ func TestTestCmdErrors(t *testing.T) {
 		{[]string{"--shard", "2"}, "--shard: "},
 		{[]string{"--max-vcpus", "lots"}, "--max-vcpus: "},
 		{[]string{"--junit", "/nonexistent/dir/r.xml"}, "--junit /nonexistent/dir/r.xml: no directory"},
+		{[]string{"--report", "/nonexistent/dir/r.html"}, "--report: cannot write the report to /nonexistent/dir/r.html"},
 		{[]string{"--kernel", ""}, "--kernel: empty"},
 	} {
 		o, err := parseTestCmd(t, c.args...)

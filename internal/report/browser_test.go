@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"image/png"
@@ -117,6 +118,7 @@ func TestBrowserRun(t *testing.T) {
 	if strings.Contains(dom, "<script>alert(1)</script>") {
 		t.Error("the scheduler's output reached the DOM as markup")
 	}
+	printed(t, bin, page)
 	desk := shot(t, bin, page, "run-1280.png", 1280, 2400)
 	phone := shot(t, bin, page, "run-390.png", 390, 2400)
 	t.Logf("screenshots: %s %s", desk, phone)
@@ -139,4 +141,31 @@ func TestBrowserCompare(t *testing.T) {
 	}
 	shot(t, bin, page, "compare-1280.png", 1280, 1400)
 	shot(t, bin, page, "compare-390.png", 390, 1400)
+}
+
+// printed prints the page to PDF as a browser's print dialog would and,
+// when poppler's pdftotext is there to read it back, checks that the
+// folded sections were opened for printing.
+func printed(t *testing.T, bin, page string) {
+	t.Helper()
+	pdf := strings.TrimSuffix(page, ".html") + ".pdf"
+	headless(t, bin, page, "--no-pdf-header-footer", "--print-to-pdf="+pdf)
+	b, err := os.ReadFile(pdf)
+	if err != nil || !bytes.HasPrefix(b, []byte("%PDF")) {
+		t.Fatalf("printing to PDF: %v", err)
+	}
+	tool, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Log("no pdftotext (poppler-utils): the printed page's text is not checked")
+		return
+	}
+	out, err := exec.Command(tool, pdf, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	for _, want := range []string{"Why it failed", "Debug dump triggered by SysRq-D", "sysrq: Trigger sched_ext debug dump"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the printed page lacks %q (folded sections must open for printing)", want)
+		}
+	}
 }

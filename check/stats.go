@@ -143,7 +143,7 @@ func groupStats(g Group) groupFigures {
 		// A fan-out's messenger waits while its receivers compute: it
 		// plays another role, so it stays out of the fairness spread.
 		if r.WallTime > 0 && !r.Messenger {
-			offPcts = append(offPcts, float64(r.OffCPU)/float64(r.WallTime)*100)
+			offPcts = append(offPcts, r.OffCPUPct())
 		}
 		if r.MaxGap > cs.MaxGap {
 			cs.MaxGap, cs.MaxGapCPU = r.MaxGap, r.MaxGapCPU

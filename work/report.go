@@ -83,6 +83,15 @@ type Report struct {
 	Exit string `json:"exit,omitempty"`
 }
 
+// OffCPUPct is the share of its wall time the worker did not run, in
+// percent: OffCPU/WallTime·100, 0 without wall time.
+func (r *Report) OffCPUPct() float64 {
+	if r.WallTime <= 0 {
+		return 0
+	}
+	return float64(r.OffCPU) / float64(r.WallTime) * 100
+}
+
 // MaxGaps is how many of its longest gaps a worker reports.
 const MaxGaps = 8
 

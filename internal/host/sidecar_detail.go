@@ -30,10 +30,7 @@ func sidecarWorkers(ws []work.Report, bodyStart time.Duration) []sidecar.Worker 
 		sw := sidecar.Worker{
 			Cgroup: w.Cgroup, Kind: string(w.Kind), Index: w.Index, PID: w.PID,
 			WorkUnits: w.WorkUnits, MaxGapMS: ms(w.MaxGap), MaxGapCPU: w.MaxGapCPU,
-			MaxGapAtMS: ms(w.MaxGapAt), CPUs: w.CPUs, Exit: w.Exit,
-		}
-		if w.WallTime > 0 {
-			sw.OffCPUPct = 100 * float64(w.OffCPU) / float64(w.WallTime)
+			MaxGapAtMS: ms(w.MaxGapAt), CPUs: w.CPUs, Exit: w.Exit, OffCPUPct: w.OffCPUPct(),
 		}
 		if bodyStart > 0 && w.Start > 0 {
 			sw.MaxGapAtMS = ms(w.Start + w.MaxGapAt - bodyStart)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func headless(t *testing.T, bin, page string, args ...string) string {
 func shot(t *testing.T, bin, page, name string, width, height int) string {
 	t.Helper()
 	file := filepath.Join(filepath.Dir(page), name)
-	headless(t, bin, page, "--screenshot="+file, "--window-size="+itoa(width)+","+itoa(height))
+	headless(t, bin, page, "--screenshot="+file, "--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height))
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)

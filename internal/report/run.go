@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,7 +104,7 @@ func (r *Run) facts() facts {
 		if h := v.Host; h != nil {
 			desc := strings.TrimSpace(h.CPUModel)
 			if h.OnlineCPUs > 0 {
-				desc += ", " + itoa(h.OnlineCPUs) + " CPUs"
+				desc += ", " + strconv.Itoa(h.OnlineCPUs) + " CPUs"
 			}
 			if h.KernelRelease != "" {
 				desc += ", Linux " + h.KernelRelease

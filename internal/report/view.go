@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ktstr-go/ktstr/internal/cpuset"
+	"github.com/ktstr-go/ktstr/internal/stats"
 	"github.com/ktstr-go/ktstr/sidecar"
 )
 
@@ -129,7 +130,7 @@ func rateViews(v *sidecar.Result) []rateView {
 	out := make([]rateView, 0, len(names))
 	for _, n := range names {
 		m := v.Stats.Cgroups[n]
-		out = append(out, rateView{Cgroup: n, Units: num(m[sidecar.MetricTotalIterations]), PerWorker: num(m[sidecar.MetricWorstIterationsPerWorker])})
+		out = append(out, rateView{Cgroup: n, Units: stats.FormatNumber(m[sidecar.MetricTotalIterations]), PerWorker: stats.FormatNumber(m[sidecar.MetricWorstIterationsPerWorker])})
 	}
 	return out
 }
@@ -137,14 +138,14 @@ func rateViews(v *sidecar.Result) []rateView {
 func checkViews(cs []sidecar.CheckFigure) []checkView {
 	out := make([]checkView, 0, len(cs))
 	for _, c := range cs {
-		cv := checkView{Name: c.Name, What: c.What, Value: num(c.Value) + unitSuffix(c.Unit), Over: c.Over()}
+		cv := checkView{Name: c.Name, What: c.What, Value: stats.FormatNumber(c.Value) + unitSuffix(c.Unit), Over: c.Over()}
 		switch {
 		case c.Limit == nil:
 			cv.Limit, cv.State = "no limit", "not checked"
 			cv.FillPct = 100
 		default:
 			lim := *c.Limit
-			cv.Limit = num(lim) + unitSuffix(c.Unit)
+			cv.Limit = stats.FormatNumber(lim) + unitSuffix(c.Unit)
 			if c.Floor {
 				cv.Limit = "at least " + cv.Limit
 			}
@@ -175,7 +176,7 @@ func workerViews(ws []sidecar.Worker) []workerView {
 	out := make([]workerView, len(ws))
 	for i, w := range ws {
 		out[i] = workerView{
-			Cgroup: w.Cgroup, Worker: fmt.Sprintf("%s #%d", w.Kind, w.Index), Units: num(float64(w.WorkUnits)),
+			Cgroup: w.Cgroup, Worker: fmt.Sprintf("%s #%d", w.Kind, w.Index), Units: stats.FormatNumber(float64(w.WorkUnits)),
 			OffCPU: fmt.Sprintf("%.1f %%", w.OffCPUPct), OffCPUPct: math.Min(100, math.Max(0, w.OffCPUPct)),
 			Gap: fmt.Sprintf("%.1f ms", w.MaxGapMS), GapAt: fmt.Sprintf("%.2f s", w.MaxGapAtMS/1000),
 			CPUs: cpuset.Format(w.CPUs), Exit: w.Exit, Worst: i == worst,
@@ -193,7 +194,7 @@ func newMonitorView(m *sidecar.Monitor, problems *[]string) *monitorView {
 	}
 	mv := &monitorView{Findings: m.Findings, Notes: m.Notes}
 	mv.Summary = append(mv.Summary, fmt.Sprintf("%d samples, %d judged", m.Samples, m.Judged))
-	mv.Summary = append(mv.Summary, "largest imbalance "+num(m.MaxImbalance))
+	mv.Summary = append(mv.Summary, "largest imbalance "+stats.FormatNumber(m.MaxImbalance))
 	if m.MaxLocalDSQ >= 0 {
 		mv.Summary = append(mv.Summary, fmt.Sprintf("deepest local DSQ %d", m.MaxLocalDSQ))
 	}
@@ -234,19 +235,6 @@ func logViews(v *sidecar.Result) []logView {
 	return out
 }
 
-// num formats a figure with the precision it deserves.
-func num(v float64) string {
-	switch a := math.Abs(v); {
-	case a == 0:
-		return "0"
-	case a >= 100:
-		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
-	case a >= 1:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'g', 2, 64)
-}
-
 func unitSuffix(u string) string {
 	switch u {
 	case "":
@@ -256,5 +244,3 @@ func unitSuffix(u string) string {
 	}
 	return " " + u
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

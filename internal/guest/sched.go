@@ -62,14 +62,42 @@ type Scheduler struct {
 // StartScheduler starts the scheduler and waits until the kernel reports it
 // enabled. On failure it returns a classified failure and leaves nothing
 // running.
+//
+// A scheduler that exits before attaching is started once more, and the
+// report says so (Retried): scx_qmap, healthy in every other start, once
+// failed in CI to create a map (libbpf: -38, ENOSYS) and never again in
+// dozens of starts. A scheduler that cannot load fails both times.
 func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
+	s, f, early := startScheduler(spec)
+	if !early {
+		return s, f
+	}
+	first := f.Message
+	if out := strings.TrimSpace(s.report.Output); out != "" {
+		first += " (" + out[strings.LastIndexByte(out, '\n')+1:] + ")"
+	}
+	fmt.Printf("ktstr: %s; starting it once more\n", first)
+	s, f, early = startScheduler(spec)
+	if early {
+		return nil, f
+	}
+	if s != nil {
+		s.report.Retried = first
+	}
+	return s, f
+}
+
+// startScheduler is one start of StartScheduler; early reports that the
+// scheduler exited before attaching, and s (stopped) then holds its
+// report and output.
+func startScheduler(spec wire.Scheduler) (s *Scheduler, f *wire.Failure, early bool) {
 	if SchedExtState() == "" {
 		return nil, &wire.Failure{Kind: check.SchedulerNotAttached,
-			Message: fmt.Sprintf("scheduler %s: this kernel has no sched_ext (%s missing); use a kernel built with CONFIG_SCHED_CLASS_EXT=y (ktstr kernel fetch gets one)", spec.Name, scxDir)}
+			Message: fmt.Sprintf("scheduler %s: this kernel has no sched_ext (%s missing); use a kernel built with CONFIG_SCHED_CLASS_EXT=y (ktstr kernel fetch gets one)", spec.Name, scxDir)}, false
 	}
 	enableSchedExtEvents()
 	seq := enableSeq()
-	s := &Scheduler{spec: spec, out: newTailBuffer(64 << 10), exited: make(chan struct{})}
+	s = &Scheduler{spec: spec, out: newTailBuffer(64 << 10), exited: make(chan struct{})}
 	s.report.Name = spec.Name
 	s.cmd = exec.Command(spec.Path, spec.Args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -79,7 +107,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	t0 := time.Now()
 	if err := s.start(); err != nil {
-		return nil, &wire.Failure{Kind: check.SchedulerNotAttached, Message: fmt.Sprintf("scheduler %s: start %s: %v", spec.Name, spec.Path, err)}
+		return nil, &wire.Failure{Kind: check.SchedulerNotAttached, Message: fmt.Sprintf("scheduler %s: start %s: %v", spec.Name, spec.Path, err)}, false
 	}
 	go func() {
 		s.exitErr = s.cmd.Wait()
@@ -98,20 +126,20 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 			s.fill()
 			s.stopSetter()
 			if f := s.ejectedUnseen(seq); f != nil {
-				return nil, f
+				return nil, f, false
 			}
-			return nil, &wire.Failure{Kind: check.SchedulerNotAttached,
+			return s, &wire.Failure{Kind: check.SchedulerNotAttached,
 				Message: fmt.Sprintf("scheduler %s exited before attaching: %s", spec.Name, s.report.Exit),
-				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}, true
 		case <-deadline:
 			state := SchedExtState()
 			s.Stop()
 			if f := s.ejectedUnseen(seq); f != nil {
-				return nil, f
+				return nil, f, false
 			}
 			return nil, &wire.Failure{Kind: check.SchedulerNotAttached,
 				Message: fmt.Sprintf("scheduler %s did not attach within %v (sched_ext state %q)", spec.Name, timeout, state),
-				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}
+				Detail:  "scheduler output:\n" + s.report.Output + kmsgDetail()}, false
 		case <-tick.C:
 		}
 		if SchedExtState() != "enabled" {
@@ -124,7 +152,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 		s.report.Ops = ops
 		s.report.AttachAfter = time.Since(t0)
 		go s.watch()
-		return s, nil
+		return s, nil, false
 	}
 }
 

@@ -42,6 +42,9 @@ func Report(t *testing.T, r *Outcome) {
 			if s.Watchdog != "" {
 				summary += ", stall watchdog " + s.Watchdog
 			}
+			if s.Retried != "" {
+				summary += ", started twice (the first start failed: " + s.Retried + ")"
+			}
 		}
 		if len(r.Result.Leftovers) > 0 && verbose() {
 			t.Logf("ktstr: removed what the body left: %s", strings.Join(r.Result.Leftovers, ", "))

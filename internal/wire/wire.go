@@ -261,6 +261,9 @@ type SchedulerReport struct {
 	// Watchdog says which stall watchdog timeout was in force and how
 	// that is known.
 	Watchdog string `json:"watchdog,omitempty"`
+	// Retried, when set, says why the first start failed: the scheduler
+	// exited before attaching and was started once more.
+	Retried string `json:"retried,omitempty"`
 	// WatchdogInForce is the watchdog the host read from guest memory
 	// once the scheduler had attached; nil when it could not be read.
 	WatchdogInForce *Watchdog `json:"watchdog_in_force,omitempty"`

@@ -82,6 +82,9 @@ type Logs struct {
 	// how its process ended.
 	Scheduler     string `json:"scheduler,omitempty"`
 	SchedulerExit string `json:"scheduler_exit,omitempty"`
+	// SchedulerRetried, when set, says why the scheduler's first start
+	// failed (it exited before attaching and was started once more).
+	SchedulerRetried string `json:"scheduler_retried,omitempty"`
 	// SchedExtState is /sys/kernel/sched_ext/state after the scheduler
 	// stopped.
 	SchedExtState string `json:"sched_ext_state,omitempty"`

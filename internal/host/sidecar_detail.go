@@ -116,6 +116,7 @@ func (o *Outcome) sidecarLogs(failed bool) *sidecar.Logs {
 	if res := o.Result; res != nil {
 		if s := res.Scheduler; s != nil {
 			l.Scheduler, l.SchedulerExit, l.SchedExtState = cut(s.Output), s.Exit, s.FinalState
+			l.SchedulerRetried = s.Retried
 		}
 		l.Dump = cut(strings.Join(res.MonitorDump, "\n"))
 	}

@@ -99,6 +99,7 @@ func TestRunPage(t *testing.T) {
 		"the red line marks when a limit was first exceeded",
 		"no rq.scx.local_dsq in this kernel&#39;s BTF",
 		"&lt;script&gt;alert(1)&lt;/script&gt;",
+		"The scheduler&#39;s first start, which failed", "(Failed to load skel)",
 		"needs 16 vCPUs, the host allows 4",
 		// the bare variant degrades to what it has
 		"TestBare/1n1l1c1t",

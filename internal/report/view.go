@@ -229,6 +229,7 @@ func logViews(v *sidecar.Result) []logView {
 	if l.SchedulerExit != "" {
 		sched += " (ended " + l.SchedulerExit + ")"
 	}
+	add("The scheduler's first start, which failed (it was started once more)", l.SchedulerRetried)
 	add(sched, l.Scheduler)
 	add("sched_ext dump, taken when the host monitor first saw a limit exceeded", l.Dump)
 	add("Kernel console, last lines", l.Console)

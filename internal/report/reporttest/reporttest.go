@@ -87,11 +87,12 @@ func Failing(name string, cpus, points int) sidecar.Result {
 	r.Monitor = m
 	r.HostNoise = &sidecar.HostNoise{HeldMS: 120, Stalls: 1, LongestMS: 60}
 	r.Logs = &sidecar.Logs{
-		Scheduler:     "ktstrsched: stalling after 1000 ms\n<script>alert(1)</script>",
-		SchedulerExit: "exit status 1",
-		Detail:        "sched_ext: BPF scheduler \"ktstrsched\" disabled (runnable task stall)",
-		Dump:          "ktstrsched: root\nDebug dump triggered by SysRq-D\nCPU 0 : nr_run=4",
-		Console:       "[   21.1] sysrq: Trigger sched_ext debug dump\n[   30.4] reboot: Power down",
+		Scheduler:        "ktstrsched: stalling after 1000 ms\n<script>alert(1)</script>",
+		SchedulerExit:    "exit status 1",
+		SchedulerRetried: "scheduler ktstrsched exited before attaching: exit status 1 (Failed to load skel)",
+		Detail:           "sched_ext: BPF scheduler \"ktstrsched\" disabled (runnable task stall)",
+		Dump:             "ktstrsched: root\nDebug dump triggered by SysRq-D\nCPU 0 : nr_run=4",
+		Console:          "[   21.1] sysrq: Trigger sched_ext debug dump\n[   30.4] reboot: Power down",
 	}
 	r.Stats = sidecar.Stats{Overall: sidecar.Metrics{sidecar.MetricWorstSpread: 12.5, sidecar.MetricTotalIterations: 80000}}
 	return r

@@ -196,7 +196,11 @@ func frozenCgroupFailsGap(ctx *ktstr.Ctx) error {
 			{Name: "frozen", Cpuset: scenario.Exact(0)},
 			{Name: "running", Cpuset: scenario.Exact(1, 2)},
 		}},
-		scenario.Step{Name: "running", Hold: scenario.Frac(0.1)},
+		// The workers must be running before the freeze: one that was
+		// still starting (under TCG a worker's start took over 0.8 s
+		// once in CI) begins measuring only after the thaw and shows no
+		// gap at all.
+		scenario.Step{Name: "running", Hold: scenario.For(time.Second)},
 		scenario.Step{Name: "frozen", Ops: []scenario.Op{freeze("1")}, Hold: scenario.Frac(0.8)},
 		// MaxGap counts up to a worker's last checkpoint, so each frozen
 		// worker must run again after the thaw for its gap to show: a

@@ -176,23 +176,7 @@ var mainCalled bool
 // it runs the worker. Main does not return.
 func Main(m *testing.M) {
 	mainCalled = true
-	if conf := os.Getenv(guest.OpsTimeoutEnv); conf != "" {
-		if err := guest.RunOpsTimeoutSupervisor(conf); err != nil {
-			fmt.Fprintln(os.Stderr, "ktstr watchdog supervisor:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	if work := os.Getenv(guest.WorkerEnv); work != "" {
-		if err := guest.RunWorker(work); err != nil {
-			fmt.Fprintln(os.Stderr, "ktstr worker:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	if os.Getpid() == 1 {
-		guest.Init(m) // never returns
-	}
+	guest.Takeover(m)
 	os.Exit(host.Main(m))
 }
 

@@ -10,9 +10,15 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ktstr-go/ktstr/internal/guest"
+	_ "github.com/ktstr-go/ktstr/internal/shell" // registers the shell's guest programs
 )
 
 func main() {
+	// In the VM this binary is also the guest's init (ktstr shell): the
+	// guest side takes over there and never returns.
+	guest.Takeover(nil)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := &cobra.Command{
@@ -30,6 +36,7 @@ topology and scheduler. This command manages what those tests need.`,
 	root.AddCommand(testCmd())
 	root.AddCommand(scenariosCmd())
 	root.AddCommand(soakCmd())
+	root.AddCommand(shellCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ktstr:", err)
 		os.Exit(1)

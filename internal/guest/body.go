@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"io"
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/wire"
@@ -15,6 +16,23 @@ type Env struct {
 	Cgroups  *Cgroups
 	// Scheduler is the attached sched_ext scheduler, nil under EEVDF.
 	Scheduler *Scheduler
+	// Stdout and Stderr reach the host's standard output and error, kept
+	// apart from the harness's output: for a [Program]'s own output.
+	Stdout, Stderr io.Writer
+}
+
+// streamWriter sends what is written to it to the host as messages of one
+// kind.
+type streamWriter struct {
+	kind wire.Kind
+	send func(wire.Message) error
+}
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	if err := w.send(wire.Message{Kind: w.kind, Text: string(p)}); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Body is a test body as the guest runtime runs it. Package ktstr wraps the

@@ -36,6 +36,30 @@ func Active() bool { return session.req != nil }
 // Request is the host's request, nil outside the guest.
 func Request() *wire.Request { return session.req }
 
+// Takeover runs the role this process has in the guest, when it has one:
+// the stall watchdog's supervisor, a worker process, or PID 1 ([Init] with
+// m, nil in a binary that is not a test binary). It does not return then.
+// Elsewhere (on the host) it returns at once.
+func Takeover(m *testing.M) {
+	if conf := os.Getenv(OpsTimeoutEnv); conf != "" {
+		if err := RunOpsTimeoutSupervisor(conf); err != nil {
+			fmt.Fprintln(os.Stderr, "ktstr watchdog supervisor:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if work := os.Getenv(WorkerEnv); work != "" {
+		if err := RunWorker(work); err != nil {
+			fmt.Fprintln(os.Stderr, "ktstr worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if os.Getpid() == 1 {
+		Init(m) // never returns
+	}
+}
+
 // resultAckTimeout bounds the guest's wait for the host to acknowledge the
 // result before it powers off anyway. The host acknowledges as soon as it
 // has read the result; only a host that is gone or stopped never does.
@@ -43,8 +67,10 @@ const resultAckTimeout = 60 * time.Second
 
 // Init is PID 1: it sets the guest up, reads the host's request, checks the
 // topology, runs exactly the requested test of m (whose ktstr.Run calls
-// [RunVariant]), sends the result and powers off. It never returns: init
-// exiting would panic the kernel and be misread as a kernel bug.
+// [RunVariant]) or the requested registered [Program], sends the result and
+// powers off. m is nil in a binary that is not a test binary. Init never
+// returns: init exiting would panic the kernel and be misread as a kernel
+// bug.
 func Init(m *testing.M) {
 	start := time.Now()
 	fail := func(format string, args ...any) {
@@ -96,6 +122,15 @@ func Init(m *testing.M) {
 		finish(p, flush, res)
 	}
 
+	if req.Program != "" {
+		runProgram(req.Program, res)
+		finish(p, flush, res)
+	}
+	if m == nil {
+		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest,
+			Message: fmt.Sprintf("test %s cannot run: this guest binary is not a test binary", req.Test)})
+		finish(p, flush, res)
+	}
 	// Run exactly the requested test through the testing package, so the
 	// body runs inside the real *testing.T of the guest.
 	os.Args = []string{os.Args[0], "-test.run=" + exactRunPattern(req.Test), "-test.count=1", "-test.timeout=0"}
@@ -111,6 +146,18 @@ func Init(m *testing.M) {
 	r := session.result
 	r.Topology, r.KernelRelease = got, res.KernelRelease
 	finish(p, flush, r)
+}
+
+// runProgram runs the registered program name into res.
+func runProgram(name string, res *wire.Result) {
+	prog, ok := lookupProgram(name)
+	if !ok {
+		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest,
+			Message: fmt.Sprintf("program %q is not registered in this guest binary (the host and guest binaries differ?)", name)})
+		return
+	}
+	session.result = res
+	runBody(res, prog)
 }
 
 // finish sends the result, waits for the host to acknowledge it and powers

@@ -30,12 +30,22 @@ func RunVariant(t *testing.T, newBody func(*Env) Body) {
 			t.Fail()
 		}
 	}()
+	runBody(res, newBody)
+}
+
+// runBody runs in the guest what the host asked for: it makes the body's
+// cgroups, starts the scheduler under test, runs the body newBody makes and
+// records everything in res.
+func runBody(res *wire.Result, newBody func(*Env) Body) {
+	req := session.req
 	cg, err := NewCgroups(CgroupMount, filepath.Join(CgroupMount, req.CgroupParent))
 	if err != nil {
 		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest, Message: err.Error()})
 		return
 	}
-	env := &Env{Request: req, Topology: session.topo, Cgroups: cg}
+	env := &Env{Request: req, Topology: session.topo, Cgroups: cg,
+		Stdout: streamWriter{wire.KindStdout, session.port.Send},
+		Stderr: streamWriter{wire.KindStderr, session.port.Send}}
 	startMonitor(req)
 	if req.Scheduler != nil {
 		s, f := StartScheduler(*req.Scheduler)

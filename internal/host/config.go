@@ -93,6 +93,9 @@ func kernelHZ(k *kernel.Kernel) int {
 // verbose too (test2json needs the events), but the person reading wants
 // the quiet report then.
 func verbose() bool {
+	if !testing.Testing() {
+		return false // a program, such as the ktstr command
+	}
 	if f := flag.Lookup("test.v"); f != nil && f.Value.String() == "test2json" {
 		return false
 	}

@@ -28,11 +28,15 @@ type builtInitrd struct {
 
 // buildInitramfs returns the initramfs for this test binary, scheduler and
 // payloads: the binary as /init with its shared libraries, the scheduler's
-// and each payload's binary with their own, the scheduler's files, and the
-// kernel's configuration (kconfig, the host file; "" when unknown).
-func buildInitramfs(s Scheduler, kconfig string, payloads ...payload.Payload) (*builtInitrd, error) {
+// and each payload's binary with their own, the scheduler's files, the
+// job's included files (keyed by guest path), and the kernel's
+// configuration (kconfig, the host file; "" when unknown).
+func buildInitramfs(s Scheduler, kconfig string, files map[string]string, payloads ...payload.Payload) (*builtInitrd, error) {
 	b, err := initramfsBuilder(s, payloads...)
 	if err != nil {
+		return nil, err
+	}
+	if err := addIncludes(b, files); err != nil {
 		return nil, err
 	}
 	if kconfig != "" {
@@ -106,45 +110,63 @@ func initramfsBuilder(s Scheduler, payloads ...payload.Payload) (*initramfs.Buil
 func addFiles(b *initramfs.Builder, s Scheduler) error {
 	for _, guestPath := range slices.Sorted(maps.Keys(s.Files)) {
 		host := s.Files[guestPath]
-		fail := func(err error) error {
+		if err := addTree(b, guestPath, host, false); err != nil {
 			return fmt.Errorf("scheduler %s: Files[%q] = %q: %w", s.Name, guestPath, host, err)
-		}
-		root, err := filepath.Abs(host)
-		if err == nil {
-			root, err = filepath.EvalSymlinks(root)
-		}
-		if err != nil {
-			return fail(err)
-		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			dst := path.Join(guestPath, filepath.ToSlash(rel))[1:]
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			switch {
-			case d.IsDir():
-				return b.AddDir(dst, info.Mode().Perm())
-			case d.Type()&fs.ModeSymlink != 0:
-				target, err := os.Readlink(p)
-				if err != nil {
-					return err
-				}
-				return b.AddSymlink(dst, target)
-			case info.Mode().IsRegular():
-				return b.AddFile(dst, p, info.Mode().Perm())
-			}
-			return fmt.Errorf("%s is not a regular file, directory or symbolic link", p)
-		})
-		if err != nil {
-			return fail(err)
 		}
 	}
 	return nil
+}
+
+// addIncludes packs files (guest path to host path) as addFiles does, but
+// an ELF executable goes in with its shared libraries, so it runs in the
+// guest as on the host.
+func addIncludes(b *initramfs.Builder, files map[string]string) error {
+	for _, guestPath := range slices.Sorted(maps.Keys(files)) {
+		host := files[guestPath]
+		if err := addTree(b, guestPath, host, true); err != nil {
+			return fmt.Errorf("including %s as %s: %w", host, guestPath, err)
+		}
+	}
+	return nil
+}
+
+// addTree packs the host file or directory host at guestPath (absolute).
+// With binaries, ELF executables are packed with their shared libraries.
+func addTree(b *initramfs.Builder, guestPath, host string, binaries bool) error {
+	root, err := filepath.Abs(host)
+	if err == nil {
+		root, err = filepath.EvalSymlinks(root)
+	}
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		dst := path.Join(guestPath, filepath.ToSlash(rel))[1:]
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return b.AddDir(dst, info.Mode().Perm())
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return b.AddSymlink(dst, target)
+		case info.Mode().IsRegular():
+			if binaries && info.Mode().Perm()&0o111 != 0 && initramfs.IsELFExecutable(p) == nil {
+				return b.AddBinary(dst, p)
+			}
+			return b.AddFile(dst, p, info.Mode().Perm())
+		}
+		return fmt.Errorf("%s is not a regular file, directory or symbolic link", p)
+	})
 }
 
 // addPayloads packs each payload's binary, found on the host, with its

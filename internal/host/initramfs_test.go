@@ -166,12 +166,12 @@ func BenchmarkInitramfs(b *testing.B) {
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
-		if _, err := buildInitramfs(Scheduler{}, ""); err != nil {
+		if _, err := buildInitramfs(Scheduler{}, "", nil); err != nil {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
 		for range b.N {
-			if _, err := buildInitramfs(Scheduler{}, ""); err != nil {
+			if _, err := buildInitramfs(Scheduler{}, "", nil); err != nil {
 				b.Fatal(err)
 			}
 		}

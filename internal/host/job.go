@@ -6,6 +6,8 @@
 package host
 
 import (
+	"io"
+	"os"
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
@@ -48,12 +50,38 @@ type Job struct {
 	// CgroupParent is the cgroup the guest makes test cgroups in.
 	CgroupParent string
 
+	// Program, when set, is the guest program to run instead of the test
+	// Name (wire.Request.Program), with Args: one the binary registered
+	// with guest.RegisterProgram.
+	Program string
+	Args    []string
+	// Files are packed into the guest, keyed by guest path: files with
+	// their mode, directories whole, ELF executables with their shared
+	// libraries.
+	Files map[string]string
+	// Terminal, when set, makes the guest's console the user's terminal:
+	// the run then has no time limit.
+	Terminal *Terminal
+	// Stdout and Stderr, when set, get the guest Program's own standard
+	// output and error (guest.Env's) as they arrive.
+	Stdout, Stderr io.Writer
+
 	// BootTopology, when set, is booted instead of Topology; tests use it
 	// to prove the guest's topology check.
 	BootTopology *wire.Shape
 	// BootTimeout, when set, replaces the derived boot limit; tests use it
 	// to prove the retry of a boot that never reaches init.
 	BootTimeout time.Duration
+}
+
+// Terminal connects a guest's console to the user's terminal.
+type Terminal struct {
+	// Size is the terminal's size and type, given to the guest.
+	Size wire.Terminal
+	// In is what the user types (the terminal in raw mode, or a pipe
+	// from it); Out gets the console.
+	In  *os.File
+	Out io.Writer
 }
 
 // Scheduler is the sched_ext scheduler of a Job.

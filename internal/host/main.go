@@ -77,6 +77,20 @@ func outputBroken() bool {
 	return false
 }
 
+// Start readies the host side in a program that is not a test binary, such
+// as the ktstr command: VMs then boot under ctx, which stops them when it is
+// cancelled. The returned stop removes every scratch file; call it before
+// the program exits.
+func Start(ctx context.Context) (stop func()) {
+	state.ctx, state.cancel = context.WithCancel(ctx)
+	sweepStaleScratch()
+	return func() {
+		state.cancel()
+		vm.KillAll()
+		cleanupScratch()
+	}
+}
+
 // Accel is the accelerator VMs of this process run on, and why; chosen
 // once.
 func Accel() (vm.Accel, string, error) {

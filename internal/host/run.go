@@ -3,10 +3,12 @@ package host
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/cachedir"
@@ -123,7 +125,7 @@ func Boot(j Job) (*Outcome, error) {
 		}
 		sched.Path = p
 	}
-	initrd, err := buildInitramfs(sched, k.Config, j.Payloads...)
+	initrd, err := buildInitramfs(sched, k.Config, j.Files, j.Payloads...)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +153,12 @@ func Boot(j Job) (*Outcome, error) {
 		Kernels:       KernelLabels(),
 		CgroupParent:  j.CgroupParent,
 		Symbols:       cachedSymbols(k),
+		Program:       j.Program,
+		Args:          j.Args,
+	}
+	if j.Terminal != nil {
+		size := j.Terminal.Size
+		req.Terminal = &size
 	}
 	if !sched.EEVDF() {
 		req.Scheduler = &wire.Scheduler{
@@ -175,6 +183,10 @@ func Boot(j Job) (*Outcome, error) {
 	if j.BootTimeout > 0 {
 		boot = j.BootTimeout
 	}
+	if j.Terminal != nil {
+		// Interactive: the user decides when it ends.
+		timeout = interactiveTimeout
+	}
 	cfg := vm.Config{
 		Dir:           dir,
 		Kernel:        k.BootImage(),
@@ -190,6 +202,17 @@ func Boot(j Job) (*Outcome, error) {
 		Request:       req,
 		BootTimeout:   boot,
 		Timeout:       timeout,
+	}
+	if j.Terminal != nil {
+		cfg.Stdin, cfg.Console = j.Terminal.In, j.Terminal.Out
+	}
+	cfg.OnMessage = func(m wire.Message) {
+		switch {
+		case m.Kind == wire.KindStdout && j.Stdout != nil:
+			_, _ = io.WriteString(j.Stdout, m.Text)
+		case m.Kind == wire.KindStderr && j.Stderr != nil:
+			_, _ = io.WriteString(j.Stderr, m.Text)
+		}
 	}
 	out, err := vm.Run(ctx, cfg)
 	if err != nil {
@@ -233,6 +256,10 @@ func Boot(j Job) (*Outcome, error) {
 	o.Repaired = fmt.Sprintf("kernel cache entry %s was damaged (%s) and fetched again", e.Key, strings.Join(d.Problems, "; "))
 	return o, nil
 }
+
+// interactiveTimeout bounds a run on the user's terminal: a day, as good
+// as none, and still not forever for a session left open.
+const interactiveTimeout = 24 * time.Hour
 
 // adjustForHostNoise takes the time the host held the vCPUs off out of the
 // guest's verdicts where it can (package hostnoise). Under -icount there

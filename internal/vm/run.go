@@ -65,6 +65,10 @@ type Config struct {
 	OnMessage func(wire.Message)
 	// Console, when set, gets a live copy of the kernel console.
 	Console io.Writer
+	// Stdin, when set, is the console's input: what a user types into
+	// the guest's serial console. A file, not any reader: QEMU reads it
+	// itself, and no copy blocked in a read outlives the run.
+	Stdin *os.File
 }
 
 // Outcome is what a VM run produced.
@@ -191,6 +195,9 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 		cmd.Stdout = &console
 	}
 	cmd.Stderr = &stderr
+	if c.Stdin != nil {
+		cmd.Stdin = c.Stdin
+	}
 	cmd.SysProcAttr = qemuProcAttr()
 	started := time.Now()
 	if err := startLocked(cmd); err != nil {

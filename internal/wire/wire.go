@@ -95,6 +95,23 @@ type Request struct {
 	// nokaslr, so they do not change); the guest then need not read
 	// /proc/kallsyms, which takes about a second under TCG.
 	Symbols map[string]uint64 `json:"symbols,omitempty"`
+	// Program, when set, names what the guest runs instead of a Go test:
+	// one the guest binary registered (package guest, RegisterProgram),
+	// such as the ktstr command's shell. Test then only names the run.
+	Program string `json:"program,omitempty"`
+	// Args are the program's arguments.
+	Args []string `json:"args,omitempty"`
+	// Terminal, when set, tells that the guest's console is the user's
+	// terminal, of this size: an interactive program runs on it.
+	Terminal *Terminal `json:"terminal,omitempty"`
+}
+
+// Terminal is the size of the user's terminal, in characters.
+type Terminal struct {
+	Rows uint16 `json:"rows"`
+	Cols uint16 `json:"cols"`
+	// Term is the host's $TERM, for programs that draw on it.
+	Term string `json:"term,omitempty"`
 }
 
 // Phase is a named point of the body's timeline.
@@ -113,6 +130,12 @@ const (
 	KindHello  Kind = "hello"  // the guest's init runs and has read the request
 	KindOutput Kind = "output" // a chunk of the guest program's stdout/stderr
 	KindEvent  Kind = "event"  // a milestone (scheduler attached, body started, ...)
+	// KindStdout and KindStderr carry a chunk of a Request.Program's own
+	// standard output and error (the command of the ktstr command's
+	// shell --exec), kept apart from the harness's output so the host
+	// can hand them to its own.
+	KindStdout Kind = "stdout"
+	KindStderr Kind = "stderr"
 	// KindResult carries the final result. The host acknowledges it with
 	// a Reply of this kind; the guest powers off after that.
 	KindResult Kind = "result"
@@ -224,6 +247,9 @@ type Result struct {
 	// MonitorDump is the sched_ext dump the guest took when the host
 	// monitor asked (KindDump), one line per entry.
 	MonitorDump []string `json:"monitor_dump,omitempty"`
+	// ExitStatus is a Request.Program's exit status, such as the status of
+	// the command the ktstr command's shell ran with --exec.
+	ExitStatus int `json:"exit_status,omitempty"`
 }
 
 // Failure is one reason a test failed.

@@ -2,8 +2,8 @@ package host
 
 import (
 	"fmt"
+	"io"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
@@ -12,10 +12,43 @@ import (
 	"github.com/ktstr-go/ktstr/sidecar"
 )
 
+// Logger is where [Report] writes: a *testing.T, or what a program that is
+// not a test binary prints with ([WriterLogger]).
+type Logger interface {
+	Helper()
+	Log(args ...any)
+	Logf(format string, args ...any)
+	Error(args ...any)
+}
+
+// WriterLogger is a [Logger] that prints lines to W and remembers whether
+// an error was reported.
+type WriterLogger struct {
+	W      io.Writer
+	Failed bool
+}
+
+// Helper does nothing: there are no test frames to skip.
+func (*WriterLogger) Helper() {}
+
+// Log prints args as fmt.Sprintln does.
+func (l *WriterLogger) Log(args ...any) { fmt.Fprintln(l.W, args...) }
+
+// Logf prints a formatted line.
+func (l *WriterLogger) Logf(format string, args ...any) {
+	fmt.Fprintf(l.W, format+"\n", args...)
+}
+
+// Error prints args and marks the run failed.
+func (l *WriterLogger) Error(args ...any) {
+	l.Failed = true
+	l.Log(args...)
+}
+
 // Report fails t with the run's failures and logs what helps: a summary
 // line, and on failure (or with -v) the guest's output, the kernel console,
 // the stats and the timeline.
-func Report(t *testing.T, r *Outcome) {
+func Report(t Logger, r *Outcome) {
 	t.Helper()
 	j := r.Job
 	kver := r.Kernel.Version

@@ -57,9 +57,26 @@ func Run(t *testing.T, j Job, judge Judge) {
 		judge(t, o)
 		return
 	}
-	Report(t, o)
+	reportAndRecord(t, o)
+}
+
+// RunProgram boots j for a program that is not a test binary (after
+// [Start]), reports the outcome to l as [Run] reports to a test, and writes
+// the variant's result file.
+func RunProgram(j Job, l Logger) (*Outcome, error) {
+	o, err := Boot(j)
+	if err != nil {
+		return nil, err
+	}
+	reportAndRecord(l, o)
+	return o, nil
+}
+
+// reportAndRecord is the standard judge: [Report], then the result file.
+func reportAndRecord(l Logger, o *Outcome) {
+	Report(l, o)
 	if err := writerFor(o.Kernel).Write(o.ResultFile()); err != nil {
-		t.Logf("ktstr: writing the result file: %v", err)
+		l.Logf("ktstr: writing the result file: %v", err)
 	}
 }
 

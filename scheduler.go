@@ -131,30 +131,8 @@ func (s Scheduler) validate() error {
 		return fmt.Errorf("scheduler %s: CgroupParent %q: want a clean absolute cgroup path below the root, such as \"/workload\"", s, p)
 	}
 	for _, g := range slices.Sorted(maps.Keys(s.Files)) {
-		if err := checkGuestFilePath(g); err != nil {
+		if err := layout.CheckUserPath(g); err != nil {
 			return fmt.Errorf("scheduler %s: Files: %w", s, err)
-		}
-	}
-	return nil
-}
-
-// reservedGuestDirs are guest directories a file may not go in: the
-// harness's own, and those a file system is mounted over at boot (a file
-// packed there would be hidden).
-var reservedGuestDirs = []string{layout.Root, "/proc", "/sys", "/dev", "/tmp", "/run"}
-
-// checkGuestFilePath reports what is wrong with p as the guest path of a
-// packed file.
-func checkGuestFilePath(p string) error {
-	if !strings.HasPrefix(p, "/") || p == "/" || path.Clean(p) != p {
-		return fmt.Errorf("guest path %q: want a clean absolute path such as /etc/mysched.toml", p)
-	}
-	if p == "/init" {
-		return fmt.Errorf("guest path %q: that is the test binary; choose another path", p)
-	}
-	for _, d := range reservedGuestDirs {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return fmt.Errorf("guest path %q: %s is reserved (the harness's, or mounted over at boot); use a path under /etc, /opt, /usr or /var", p, d)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -39,6 +40,24 @@ topology and scheduler. This command manages what those tests need.`,
 	root.AddCommand(shellCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ktstr:", err)
+		var bad badInputError
+		if errors.As(err, &bad) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
+}
+
+// badInputError marks an error in what the user gave (a flag, a file):
+// the command exits 2 with it, apart from 1 for a run that failed.
+type badInputError struct{ error }
+
+func (e badInputError) Unwrap() error { return e.error }
+
+// badInput marks err as the user's input being wrong.
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return badInputError{err}
 }

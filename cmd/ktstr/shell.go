@@ -47,7 +47,7 @@ func shellCmd() *cobra.Command {
 		Short: "Boot a VM of a given topology and scheduler with a shell on this terminal, or run one command in it",
 		Long: `shell boots the kernel (--kernel, else $` + env.Kernel + `, else the newest
 cached) in a VM whose CPU topology is --topology (NnLlCcTt: NUMA nodes,
-LLCs per node, cores per LLC, threads per core), starts the sched_ext
+LLCs in all, cores per LLC, threads per core), starts the sched_ext
 scheduler --scheduler (a path, or a kernel-tree scheduler's name such as
 scx_simple that ` + "`ktstr sched build`" + ` built; arguments after --) and gives
 this terminal an interactive shell in it, with job control. The shell is
@@ -155,7 +155,7 @@ func (o *shellOptions) job() (host.Job, error) {
 func runShell(ctx context.Context, o *shellOptions) (int, error) {
 	j, err := o.job()
 	if err != nil {
-		return 0, err
+		return 0, badInput(err)
 	}
 	if j.Program == shell.ProgramShell {
 		restore, err := rawTerminal(&j)

@@ -5,8 +5,10 @@
 package layout
 
 import (
+	"fmt"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 const (
@@ -45,4 +47,28 @@ func PayloadPath(name, binary string) string {
 // has no leading slash.
 func Archive(guestPath string) string {
 	return guestPath[1:]
+}
+
+// reserved are guest directories a user's file may not go in: the
+// harness's own, and those a file system is mounted over at boot (a file
+// packed there would be hidden).
+var reserved = []string{Root, "/proc", "/sys", "/dev", "/tmp", "/run"}
+
+// CheckUserPath reports what is wrong with p as the guest path of a file a
+// user packs (a scheduler's Files, the shell's --include): it must be a
+// clean absolute path, not /init (the test binary) and not in a reserved
+// directory.
+func CheckUserPath(p string) error {
+	if !strings.HasPrefix(p, "/") || p == "/" || path.Clean(p) != p {
+		return fmt.Errorf("guest path %q: want a clean absolute path such as /etc/mysched.toml", p)
+	}
+	if p == "/init" {
+		return fmt.Errorf("guest path %q: that is the guest's init, the harness's own binary; choose another path", p)
+	}
+	for _, d := range reserved {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return fmt.Errorf("guest path %q: %s is reserved (the harness's, or mounted over at boot); use a path under /etc, /opt, /usr or /var", p, d)
+		}
+	}
+	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"os/exec"
 	"path"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/internal/layout"
 )
 
 // The guest programs, as the host names them in its request.
@@ -49,11 +51,6 @@ func decodeArgs(s []string) (args, error) {
 	return args{Command: s[0], Includes: s[1:]}, nil
 }
 
-// reserved are guest paths an include may not cover: what the harness packs
-// or mounts there would hide it, or it would break the guest.
-var reserved = []string{"/init", "/ktstr", "/proc", "/sys", "/dev", "/run", "/tmp",
-	"/bin/sh", guestBusybox, "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache"}
-
 // Include is a host file or directory packed into the guest.
 type Include struct {
 	Host  string // the host path
@@ -83,33 +80,10 @@ func ParseInclude(v string) (Include, error) {
 		}
 		in.Guest = path.Join(IncludeDir, path.Base(in.Host))
 	}
-	if err := checkGuestPath(in.Guest); err != nil {
+	if err := layout.CheckUserPath(in.Guest); err != nil {
 		return Include{}, fmt.Errorf("--include %s: %w", v, err)
 	}
 	return in, nil
-}
-
-// checkGuestPath refuses a guest path that is relative, leaves / or covers
-// what the harness needs.
-func checkGuestPath(p string) error {
-	if !path.IsAbs(p) {
-		return fmt.Errorf("guest path %s is not absolute; give one such as %s/%s", p, IncludeDir, path.Base(p))
-	}
-	for _, part := range strings.Split(p, "/") {
-		if part == ".." {
-			return fmt.Errorf("guest path %s leaves its directory with ..; give a plain absolute path", p)
-		}
-	}
-	clean := path.Clean(p)
-	if clean == "/" {
-		return errors.New("guest path / would cover the whole guest; give a path below it")
-	}
-	for _, r := range reserved {
-		if clean == r || strings.HasPrefix(clean, r+"/") {
-			return fmt.Errorf("guest path %s is over %s, which the harness packs or mounts itself; choose another, such as %s/%s", p, r, IncludeDir, path.Base(clean))
-		}
-	}
-	return nil
 }
 
 // Files maps the includes to the guest files of a host.Job, with the shell:

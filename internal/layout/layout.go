@@ -63,7 +63,7 @@ func CheckUserPath(p string) error {
 		return fmt.Errorf("guest path %q: want a clean absolute path such as /etc/mysched.toml", p)
 	}
 	if p == "/init" {
-		return fmt.Errorf("guest path %q: that is the guest's init, the harness's own binary; choose another path", p)
+		return fmt.Errorf("guest path %q: that is the guest's init (the test binary, or the ktstr command); choose another path", p)
 	}
 	for _, d := range reserved {
 		if p == d || strings.HasPrefix(p, d+"/") {

@@ -34,7 +34,7 @@ func TestParseInclude(t *testing.T) {
 		{file + ":/", "want a clean absolute path"},
 		{file + ":/proc/tool", "/proc is reserved"},
 		{file + ":/ktstr/bin/x", "/ktstr is reserved"},
-		{file + ":/init", "the guest's init"},
+		{file + ":/init", "the test binary"},
 	}
 	for _, c := range bad {
 		_, err := ParseInclude(c.in)

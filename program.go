@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/host"
 	"github.com/ktstr-go/ktstr/internal/kernel"
+	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
 // A Program is a body that a program other than a test binary runs in VMs,
@@ -107,4 +110,101 @@ func RunProgram(ctx context.Context, p Program, o ProgramOptions) (passed bool, 
 		}
 	}
 	return passed, nil
+}
+
+// RunProgramOnHost runs p's body on this machine itself, not in a VM: the
+// same cgroups, workers and checks, under the scheduler the machine runs
+// now, on its own topology (the Spec's topologies are not booted). It
+// needs root and cgroup v2. Everything it makes lives in a cgroup of its
+// own below the cgroup v2 root, which it removes at the end with every
+// process in it, also when ctx is cancelled (Ctrl-C); a controller it had
+// to enable in the root is disabled again. What it will touch is printed
+// to the Output first. It reports whether the run passed.
+func RunProgramOnHost(ctx context.Context, p Program, o ProgramOptions) (passed bool, err error) {
+	if runtime.GOOS != "linux" {
+		return false, fmt.Errorf("ktstr: runs on Linux hosts only (this is %s)", runtime.GOOS)
+	}
+	spec, body, err := p.Make(o.Args)
+	if err != nil {
+		return false, err
+	}
+	if err := spec.validate(); err != nil {
+		return false, err
+	}
+	if !spec.Scheduler.IsEEVDF() {
+		return false, fmt.Errorf("ktstr: on the host, the body runs under the scheduler the machine runs now; start %s yourself first, and leave the Spec's Scheduler empty", spec.Scheduler)
+	}
+	w := o.Output
+	if w == nil {
+		w = os.Stdout
+	}
+	h, err := guest.PrepareOnHost(fmt.Sprintf("ktstr-host-%d", os.Getpid()))
+	if err != nil {
+		return false, err
+	}
+	defer h.Cleanup()
+	sched := "the kernel's own (EEVDF)"
+	if state := guest.SchedExtState(); state == "enabled" {
+		ops, _ := os.ReadFile("/sys/kernel/sched_ext/root/ops")
+		sched = fmt.Sprintf("sched_ext %q", strings.TrimSpace(string(ops)))
+	}
+	fmt.Fprintf(w, "ktstr: running %s on this host for about %v under %s: worker processes and cpusets live in cgroup %s, removed at the end", p.Name, spec.duration(), sched, h.Parent)
+	if en := h.Enabled(); len(en) > 0 {
+		fmt.Fprintf(w, "; controllers %s enabled in the cgroup v2 root until then", strings.Join(en, ", "))
+	}
+	fmt.Fprintln(w)
+	req := &wire.Request{
+		Test:         p.Name,
+		Duration:     spec.duration(),
+		Assert:       check.Merge(check.Defaults(check.Env{}), spec.Scheduler.Assert, spec.Assert),
+		Accel:        "host",
+		CgroupParent: strings.TrimPrefix(h.Parent, guest.CgroupMount),
+	}
+	type outcome struct {
+		res *wire.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := h.Run(req, newGuestBody(spec, body))
+		done <- outcome{res, err}
+	}()
+	var out outcome
+	select {
+	case out = <-done:
+	case <-ctx.Done():
+		// Killing the run's cgroup stops the workers; the body is not
+		// waited for, the process is about to exit.
+		for _, err := range h.Cleanup() {
+			fmt.Fprintln(w, "ktstr:", err)
+		}
+		return false, ctx.Err()
+	}
+	if out.err != nil {
+		return false, out.err
+	}
+	for _, err := range h.Cleanup() {
+		out.res.Failures = append(out.res.Failures, wire.Failure{Kind: check.Host, Message: "cleaning up: " + err.Error()})
+	}
+	return reportOnHost(w, out.res), nil
+}
+
+// reportOnHost prints what a run on the host found, as a test's report
+// does, and returns whether it passed.
+func reportOnHost(w io.Writer, res *wire.Result) bool {
+	if res.Checks != nil {
+		fmt.Fprintf(w, "--- stats ---\n%s\n", strings.TrimRight(res.Checks.Stats.Format(), "\n"))
+	}
+	for _, f := range res.Failures {
+		fmt.Fprintf(w, "ktstr: %s: %s\n", f.Kind, f.Message)
+		if f.Detail != "" {
+			fmt.Fprintln(w, strings.TrimRight(f.Detail, "\n"))
+		}
+	}
+	verdict := "PASS"
+	if len(res.Failures) > 0 {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "--- %s on this host (kernel %s, %d CPUs)\n", verdict, res.KernelRelease, len(res.Topology.CPUs))
+	return len(res.Failures) == 0
 }

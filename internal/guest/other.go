@@ -99,3 +99,21 @@ func PinProcess(int, []int) error { return errNotLinux }
 
 // SchedExtState is "" off Linux: there is no sched_ext.
 func SchedExtState() string { return "" }
+
+// OnHost is a body's run on the machine itself; off Linux there is none.
+type OnHost struct{ Parent string }
+
+// NeededControllers are the cgroup controllers a body's cgroups use.
+var NeededControllers = []string{"cpuset", "cpu"}
+
+// PrepareOnHost fails off Linux.
+func PrepareOnHost(string) (*OnHost, error) { return nil, errNotLinux }
+
+// Enabled returns nil off Linux.
+func (*OnHost) Enabled() []string { return nil }
+
+// Run fails off Linux.
+func (*OnHost) Run(*wire.Request, func(*Env) Body) (*wire.Result, error) { return nil, errNotLinux }
+
+// Cleanup does nothing off Linux.
+func (*OnHost) Cleanup() []error { return nil }

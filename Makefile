@@ -29,6 +29,10 @@ deps:
 		echo "installing the payload tools"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stress-ng rt-tests fio; }
+	@command -v busybox >/dev/null || { \
+		echo "installing busybox-static (the shell of ktstr shell)"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static; }
 	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
 		echo "installing Chromium and poppler-utils (the HTML report's browser test renders and prints pages)"; \
 		$(SUDO) apt-get update -qq && \

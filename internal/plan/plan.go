@@ -204,8 +204,9 @@ func (p *Plan) String() string {
 	return b.String()
 }
 
-// checkName says what is wrong with a cgroup name.
-func checkName(name string) error {
+// CheckName says what is wrong with a cgroup name, if anything: empty, absolute,
+// or with an empty, "." or ".." component.
+func CheckName(name string) error {
 	if name == "" {
 		return errors.New("empty cgroup name")
 	}
@@ -239,7 +240,7 @@ func IsUnder(name, dir string) bool {
 
 // add records a new cgroup and its missing parents, which get its scope.
 func (s *sim) add(name string, sc Scope) error {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return err
 	}
 	if old, ok := s.scope[name]; ok {
@@ -484,9 +485,13 @@ func (s *sim) op(po *ResolvedOp, sc Scope, defNames []string) error {
 			return err
 		}
 		s.procs[op.cgroup] = true
-		return s.group(op.group, s.effective(op.cgroup))
+		if err := s.group(op.group, s.effective(op.cgroup)); err != nil {
+			return &fieldError{"work", err}
+		}
 	case OpSpawnHost:
-		return s.group(op.group, nil)
+		if err := s.group(op.group, nil); err != nil {
+			return &fieldError{"work", err}
+		}
 	case OpStopCgroup:
 		if op.cgroup == "" {
 			return nil
@@ -502,9 +507,11 @@ func (s *sim) op(po *ResolvedOp, sc Scope, defNames []string) error {
 			}
 		}
 		if err := op.affinity.Validate(); err != nil {
-			return err
+			return &fieldError{"affinity", err}
 		}
-		return s.group(work.Group{Affinity: op.affinity}, s.effective(op.cgroup))
+		if err := s.group(work.Group{Affinity: op.affinity}, s.effective(op.cgroup)); err != nil {
+			return &fieldError{"affinity", err}
+		}
 	case OpMoveAllTasks:
 		if err := errors.Join(s.known(op.cgroup, defNames), s.known(op.other, defNames)); err != nil {
 			return err

@@ -17,8 +17,9 @@ type Problem struct {
 	// Op is the number from 1 of the operation in the step's Ops, or 0.
 	Op int
 	// Field is what is wrong in the def, the operation or the step:
-	// "name", "cpuset", "work" or "hold"; "" for the def or the operation
-	// as a whole.
+	// "name", "cpuset", "work" (a work group, or the group a Spawn or
+	// SpawnHost starts), "affinity" (a SetAffinity's) or "hold"; "" for
+	// the def or the operation as a whole (a cgroup that does not exist).
 	Field string
 	// Work is the number from 1 of the work group in the def's Work when
 	// Field is "work", or 0 when the def declares none and the default

@@ -50,7 +50,9 @@ func expectErrors(t *testing.T, err error, want []at) {
 var header = []string{`topology = "1n2l2c1t"`, `[[step]]`, `hold = "100%"`}
 
 // withHeader returns header's lines, then lines (from line 4).
-func withHeader(lines ...string) []byte { return doc(append(append([]string{}, header...), lines...)...) }
+func withHeader(lines ...string) []byte {
+	return doc(append(append([]string{}, header...), lines...)...)
+}
 
 // TestParseErrors covers what Parse rejects: every case is a file and the
 // errors it must give, with their lines.
@@ -153,11 +155,13 @@ func TestParseErrors(t *testing.T) {
 		{"bad holds", doc(`topology = "1n2l2c1t"`,
 			`[[step]]`, `hold = "150%"`,
 			`[[step]]`, `hold = "soon"`,
-			`[[step]]`, `hold = "1s"`, `every = "-1s"`),
+			`[[step]]`, `hold = "1s"`, `every = "-1s"`,
+			`[[step]]`, `hold = "0s"`),
 			[]at{
 				{3, `step 1: hold "150%": a share of the duration must be more than 0% and at most 100%`},
 				{5, `step 2: hold "soon": want a share of the duration such as "50%", or a duration such as "2s"`},
 				{8, `step 3: every "-1s": must be positive`},
+				{10, `step 4: hold "0s": must be positive`},
 			}},
 		{"bad duration", doc(`topology = "1n2l2c1t"`, `duration = "4"`, `[[step]]`, `hold = "1s"`),
 			[]at{{2, `duration "4": not a duration; write e.g. "4s", "250ms" or "1m30s"`}}},

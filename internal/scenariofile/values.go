@@ -90,9 +90,12 @@ func parseHold(hold string) (plan.Hold, error) {
 		}
 		return plan.Frac(f / 100), nil
 	}
-	d, err := parseDuration(hold)
+	d, err := time.ParseDuration(hold)
 	if err != nil {
 		return plan.Hold{}, fmt.Errorf("hold %q: want a share of the duration such as \"50%%\", or a duration such as \"2s\"", hold)
+	}
+	if d <= 0 {
+		return plan.Hold{}, fmt.Errorf("hold %q: must be positive", hold)
 	}
 	return plan.For(d), nil
 }

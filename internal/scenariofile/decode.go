@@ -14,13 +14,15 @@ import (
 
 // decode decodes data strictly into a rawFile and indexes its keys. A key
 // the schema does not have, a value of the wrong type and a syntax error
-// are recorded in probs, each at its line; the decoder stops at the first
-// wrong type or syntax error, and reports every unknown key.
-func decode(data []byte, probs *problems) *rawFile {
+// are recorded in probs, each at its line, and ok is false. The decoder
+// stops at the first wrong type or syntax error, and reports every unknown
+// key. The rest is not checked then: a misspelt key would also be
+// reported missing, and [[steps]] as nothing to run.
+func decode(data []byte, probs *problems) (raw *rawFile, ok bool) {
 	idx, syntaxErr := newIndex(data)
 	probs.idx = idx
-	var raw rawFile
-	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&raw)
+	raw = &rawFile{}
+	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(raw)
 	var strict *toml.StrictMissingError
 	var de *toml.DecodeError
 	switch {
@@ -28,17 +30,20 @@ func decode(data []byte, probs *problems) *rawFile {
 		for i := range strict.Errors {
 			probs.unknownKey(&strict.Errors[i])
 		}
+		return raw, false
 	case errors.As(err, &de):
 		probs.decodeError(de)
+		return raw, false
 	case err != nil:
 		probs.line(0, "%v", err)
+		return raw, false
 	case syntaxErr != nil:
 		// The decoder parses as the index does; this is not expected.
 		probs.line(0, "%v", syntaxErr)
-	default:
-		probs.singleTables()
+		return raw, false
 	}
-	return &raw
+	probs.singleTables()
+	return raw, len(probs.list) == 0
 }
 
 // singleTables records a [table] header where the schema wants
@@ -68,6 +73,12 @@ func (p *problems) unknownKey(e *toml.DecodeError) {
 			if !ok {
 				keys := keysOf(t)
 				hint := didYouMean(seg, keys)
+				top := reflect.TypeFor[rawFile]()
+				if _, ok := fieldByKey(top, seg); ok && t != top {
+					// TOML's trap: a key after a [table] header belongs
+					// to that table.
+					hint = fmt.Sprintf(" (%s is a top-level key: move it above the first [table] header)", seg)
+				}
 				if hint == "" {
 					hint = " (keys: " + strings.Join(keys, ", ") + ")"
 				}
@@ -85,12 +96,10 @@ func (p *problems) unknownKey(e *toml.DecodeError) {
 // syntax error, a key defined twice).
 func (p *problems) decodeError(e *toml.DecodeError) {
 	line, col := e.Position()
-	if p.idx != nil {
-		if kp, ok := p.idx.at(line, col); ok {
-			if want, ok := wantOf(kp.path); ok && !fits(want.typ, kp.kind) {
-				p.line(line, "%s: want %s, got %s", display(kp.path), want.desc, kindName(kp.kind))
-				return
-			}
+	if kp, ok := p.idx.at(line, col); ok {
+		if want, ok := wantOf(kp.path); ok && !fits(want.typ, kp.kind) {
+			p.line(line, "%s: want %s, got %s", display(kp.path), want.desc, kindName(kp.kind))
+			return
 		}
 	}
 	p.line(line, "%s", strings.TrimPrefix(e.Error(), "toml: "))

@@ -77,6 +77,8 @@ func TestParseErrors(t *testing.T) {
 				{7, `unknown key "wrkers" in a work group (did you mean workers?)`},
 				{10, `unknown key "cgroups" in an op (did you mean cgroup?)`},
 			}},
+		{"top-level key after a table", withHeader(`duration = "4s"`),
+			[]at{{4, `unknown key "duration" in a [[step]] (duration is a top-level key: move it above the first [table] header)`}}},
 		{"unknown key far from any", withHeader(`colour = "blue"`),
 			[]at{{4, `unknown key "colour" in a [[step]] (keys: name, hold, every, cgroup, op)`}}},
 		{"unknown table", doc(`topology = "1n2l2c1t"`, `[[steps]]`, `hold = "1s"`),
@@ -323,4 +325,36 @@ func TestNearest(t *testing.T) {
 			t.Errorf("didYouMean(%q) = %q, want %q", c.name, got, c.want)
 		}
 	}
+}
+
+// TestTestdata checks the errors of whole files: one with a typo on most
+// lines, which Parse reports together, and one that parses but does not
+// fit its topologies.
+func TestTestdata(t *testing.T) {
+	_, err := Load("testdata/typos.toml")
+	for _, e := range unjoin(err) {
+		e.(*Error).File = "t.toml"
+	}
+	expectErrors(t, err, []at{
+		{2, `topology "2n2l": want {nodes}n{llcs}l{cores}c{threads}t`},
+		{3, `duration "4 seconds": not a duration`},
+		{4, `unknown catalogue scenario "cpuset/swapp" (nearest: cpuset/swap)`},
+		{7, `unknown check "spread_pct" (did you mean max_spread_pct?)`},
+		{10, `backdrop: cgroup "../bg": cgroup name "../bg": empty, "." or ".." component`},
+		{11, `backdrop: cgroup "../bg": unknown work type "spinner" (did you mean spin?)`},
+		{13, `step "split": no hold`},
+		{17, `step "split": cgroup "cg0": cpuset "llc0": want llc:N, node:N`},
+		{18, `step "split": op 1 (set-cpuset): missing cpuset: add cpuset = "llc:0"`},
+	})
+
+	f, err := Load("testdata/llc.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Name = "t.toml"
+	expectErrors(t, f.Validate(), []at{
+		{8, `on 1n2l2c1t: backdrop: cgroup "bg": memory policy bind(1): the guest has 1 NUMA nodes (0-0)`},
+		{18, `step "split": cgroup "cg1": cpuset llc 3: the guest has 2 LLCs (0-1)`},
+		{19, `step "split": op 1 (set-cpuset): unknown cgroup cgx (existing: bg)`},
+	})
 }

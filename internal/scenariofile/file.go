@@ -66,8 +66,8 @@ func Load(path string) (*File, error) {
 // topologies.
 func Parse(name string, data []byte) (*File, error) {
 	probs := &problems{file: name}
-	raw := decode(data, probs)
-	if len(probs.list) > 0 {
+	raw, ok := decode(data, probs)
+	if !ok {
 		return nil, probs.err()
 	}
 	c := &converter{probs: probs}

@@ -98,8 +98,12 @@ func resolve(arrays map[string]int, parts []string, array bool) string {
 func (x *index) keyValue(table string, kv *unstable.Node) {
 	parts, off := keyParts(kv)
 	path := table
-	for _, part := range parts {
+	for i, part := range parts {
 		path = join(path, part)
+		// A dotted key (backdrop.op = ...) defines its tables here.
+		if _, ok := x.lines[path]; !ok && i < len(parts)-1 {
+			x.lines[path] = x.lineOf(off)
+		}
 	}
 	v := kv.Value()
 	x.add(off, path, v.Kind)
@@ -168,7 +172,7 @@ func (x *index) line(path string) int {
 // decoder reported (line and byte column from 1) falls in: the last one
 // that begins at or before it.
 func (x *index) at(line, col int) (keyPos, bool) {
-	if line < 1 || line > len(x.lineStarts) {
+	if x == nil || line < 1 || line > len(x.lineStarts) {
 		return keyPos{}, false
 	}
 	off := x.lineStarts[line-1] + col - 1

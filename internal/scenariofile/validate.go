@@ -20,27 +20,26 @@ import (
 // does not exist at that point, a work group's affinity or memory policy
 // outside the topology, a hold whose interval is not shorter than it.
 //
-// A problem found on some of the topologies names them ("on 1n2l2c1t:
-// ..."); one found alike on each of several does not.
+// A problem names the topologies it was found on ("on 1n2l2c1t: ..."),
+// unless it was found alike on each of several.
 func (f *File) Validate() error {
-	type finding struct {
-		line  int
-		msg   string
-		topos []string
+	type where struct {
+		line int
+		msg  string
 	}
-	var found []*finding
-	seen := map[string]*finding{}
+	var order []where
+	topos := map[where][]string{}
 	record := func(topo string, line int, msg string) {
-		key := fmt.Sprint(line, msg)
-		if x, ok := seen[key]; ok {
-			x.topos = append(x.topos, topo)
-			return
+		w := where{line, msg}
+		if _, ok := topos[w]; !ok {
+			order = append(order, w)
 		}
-		x := &finding{line: line, msg: msg, topos: []string{topo}}
-		seen[key] = x
-		found = append(found, x)
+		topos[w] = append(topos[w], topo)
 	}
 	probs := &problems{file: f.Name, idx: f.idx}
+	if len(f.Topologies) == 0 {
+		probs.line(0, "no topology to validate against")
+	}
 	for _, label := range f.Topologies {
 		shape, err := topolabel.Parse(label)
 		if err != nil {
@@ -69,12 +68,12 @@ func (f *File) Validate() error {
 			}
 		}
 	}
-	for _, x := range found {
+	for _, w := range order {
 		prefix := ""
-		if len(f.Topologies) == 1 || len(x.topos) < len(f.Topologies) {
-			prefix = "on " + strings.Join(x.topos, ", ") + ": "
+		if on := topos[w]; len(f.Topologies) == 1 || len(on) < len(f.Topologies) {
+			prefix = "on " + strings.Join(on, ", ") + ": "
 		}
-		probs.line(x.line, "%s%s", prefix, x.msg)
+		probs.line(w.line, "%s%s", prefix, w.msg)
 	}
 	return probs.err()
 }
@@ -133,7 +132,10 @@ func (f *File) locate(err error) (int, string) {
 			path = join(path, p.Field)
 		case p.Field == "work" && ref.work >= 0:
 			path = fmt.Sprintf("%s.work[%d]", path, ref.work)
-			if ref.work > 0 || p.Op < len(f.opRefs[p.Step]) && f.opRefs[p.Step][p.Op].op == ref.op {
+			// Name the group when the file's op spawns several: it is
+			// not the first, or the next plan op is the same file op's.
+			refs := f.opRefs[p.Step]
+			if ref.work > 0 || p.Op < len(refs) && refs[p.Op].op == ref.op {
 				ctx += fmt.Sprintf("work group %d: ", ref.work+1)
 			}
 		}

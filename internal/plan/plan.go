@@ -104,7 +104,8 @@ type sim struct {
 // line naming the step, the cgroup or operation, and what is wrong: a
 // cpuset the topology cannot give ("not enough usable CPUs (3) for 8
 // partitions"), a work group with a bad worker count, an operation on an
-// unknown cgroup, a missing or zero hold.
+// unknown cgroup, a missing or zero hold. Each problem is a [*Problem],
+// which says where it is as indices.
 func Prepare(t *cputopo.Topology, d time.Duration, b Backdrop, steps ...Step) (*Plan, error) {
 	if t == nil || len(t.CPUs) == 0 {
 		return nil, errors.New("scenario: no topology (run it inside the guest, with ctx.Topology)")
@@ -115,8 +116,8 @@ func Prepare(t *cputopo.Topology, d time.Duration, b Backdrop, steps ...Step) (*
 		s.errs = append(s.errs, errors.New("scenario: no steps"))
 	}
 	p.Backdrop = ResolvedStep{Label: "backdrop", Phase: "backdrop"}
-	p.Backdrop.Defs = s.defs("backdrop", b.Defs, ScopeBackdrop)
-	p.Backdrop.Ops = s.ops("backdrop", b.Ops, ScopeBackdrop, "", nil)
+	p.Backdrop.Defs = s.defs(0, "backdrop", b.Defs, ScopeBackdrop)
+	p.Backdrop.Ops = s.ops(0, "backdrop", b.Ops, ScopeBackdrop, false, nil)
 	for i, st := range steps {
 		ps := ResolvedStep{Label: fmt.Sprintf("step %d", i+1), Phase: st.Name, Hold: st.Hold}
 		if st.Name != "" {
@@ -125,20 +126,20 @@ func Prepare(t *cputopo.Topology, d time.Duration, b Backdrop, steps ...Step) (*
 			ps.Phase = fmt.Sprintf("step %d", i+1)
 		}
 		if err := st.Hold.validate(d); err != nil {
-			s.errs = append(s.errs, fmt.Errorf("%s: %w", ps.Label, err))
+			s.fail(Problem{Step: i + 1, Field: "hold", Err: err}, fmt.Sprintf("%s: %v", ps.Label, err))
 		}
 		ps.Duration = st.Hold.Duration(d)
 		defNames := make([]string, len(st.Defs))
 		for j, def := range st.Defs {
 			defNames[j] = def.Name
 		}
-		ps.Ops = s.ops(ps.Label, st.Ops, ScopeOp, "", defNames)
-		ps.Defs = s.defs(ps.Label, st.Defs, ScopeStep)
+		ps.Ops = s.ops(i+1, ps.Label, st.Ops, ScopeOp, false, defNames)
+		ps.Defs = s.defs(i+1, ps.Label, st.Defs, ScopeStep)
 		if st.Hold.Repeats() {
 			// The operations run again once the Defs exist: what fails
 			// only the second time (an AddCgroup of a cgroup that now
 			// exists) fails here.
-			s.ops(ps.Label, st.Ops, ScopeOp, ", repeated by the Every hold", nil)
+			s.ops(i+1, ps.Label, st.Ops, ScopeOp, true, nil)
 		}
 		s.endStep()
 		p.Steps = append(p.Steps, ps)
@@ -203,8 +204,9 @@ func (p *Plan) String() string {
 	return b.String()
 }
 
-// checkName says what is wrong with a cgroup name.
-func checkName(name string) error {
+// CheckName says what is wrong with a cgroup name, if anything: empty, absolute,
+// or with an empty, "." or ".." component.
+func CheckName(name string) error {
 	if name == "" {
 		return errors.New("empty cgroup name")
 	}
@@ -238,7 +240,7 @@ func IsUnder(name, dir string) bool {
 
 // add records a new cgroup and its missing parents, which get its scope.
 func (s *sim) add(name string, sc Scope) error {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return err
 	}
 	if old, ok := s.scope[name]; ok {
@@ -347,16 +349,23 @@ func (s *sim) group(g work.Group, cpus []int) error {
 	return errors.Join(errs...)
 }
 
-// defs validates a step's (or the backdrop's) cgroup definitions and adds
-// them.
-func (s *sim) defs(label string, defs []CgroupDef, sc Scope) []ResolvedDef {
+// fail records a problem; msg is its whole message.
+func (s *sim) fail(p Problem, msg string) {
+	p.msg = msg
+	s.errs = append(s.errs, &p)
+}
+
+// defs validates the cgroup definitions of step number step (0: the
+// backdrop), labelled label in messages, and adds them.
+func (s *sim) defs(step int, label string, defs []CgroupDef, sc Scope) []ResolvedDef {
 	var out []ResolvedDef
-	for _, d := range defs {
-		fail := func(err error) {
-			s.errs = append(s.errs, fmt.Errorf("%s: cgroup %s: %w", label, d.Name, err))
+	for j, d := range defs {
+		fail := func(field string, work int, err error) {
+			s.fail(Problem{Step: step, Def: j + 1, Field: field, Work: work, Err: err},
+				fmt.Sprintf("%s: cgroup %s: %v", label, d.Name, err))
 		}
 		if err := s.add(d.Name, sc); err != nil {
-			s.errs = append(s.errs, fmt.Errorf("%s: %w", label, err))
+			s.fail(Problem{Step: step, Def: j + 1, Field: "name", Err: err}, fmt.Sprintf("%s: %v", label, err))
 			continue
 		}
 		s.procs[d.Name] = true
@@ -364,7 +373,7 @@ func (s *sim) defs(label string, defs []CgroupDef, sc Scope) []ResolvedDef {
 		if !d.Cpuset.IsZero() {
 			cpus, err := d.Cpuset.Resolve(s.topo)
 			if err != nil {
-				fail(err)
+				fail("cpuset", 0, err)
 			} else {
 				pd.CPUs = cpus
 				s.cpus[d.Name] = cpus
@@ -375,7 +384,11 @@ func (s *sim) defs(label string, defs []CgroupDef, sc Scope) []ResolvedDef {
 				if len(pd.Groups) > 1 {
 					err = fmt.Errorf("work group %d (%v): %w", i+1, g, err)
 				}
-				fail(err)
+				w := 0
+				if len(d.Work) > 0 {
+					w = i + 1
+				}
+				fail("work", w, err)
 			}
 		}
 		out = append(out, pd)
@@ -383,15 +396,21 @@ func (s *sim) defs(label string, defs []CgroupDef, sc Scope) []ResolvedDef {
 	return out
 }
 
-// ops validates a list of operations, applying their effects. again is
-// appended to the operation's label on a repetition.
-func (s *sim) ops(label string, ops []Op, sc Scope, again string, defNames []string) []ResolvedOp {
+// ops validates the operations of step number step (0: the backdrop),
+// labelled label in messages, applying their effects; repeat marks their
+// repetition by an Every hold.
+func (s *sim) ops(step int, label string, ops []Op, sc Scope, repeat bool, defNames []string) []ResolvedOp {
+	again := ""
+	if repeat {
+		again = ", repeated by the Every hold"
+	}
 	var out []ResolvedOp
 	for i, op := range ops {
 		po := ResolvedOp{Op: op, Kind: op.kind, Cgroup: op.cgroup, Other: op.other,
 			Group: op.group, Affinity: op.affinity, Fn: op.fn}
 		if err := s.op(&po, sc, defNames); err != nil {
-			s.errs = append(s.errs, fmt.Errorf("%s: op %d (%v)%s: %w", label, i+1, op, again, err))
+			s.fail(Problem{Step: step, Op: i + 1, Field: opField(err), Repeat: repeat, Err: err},
+				fmt.Sprintf("%s: op %d (%v)%s: %v", label, i+1, op, again, err))
 		}
 		out = append(out, po)
 	}
@@ -432,7 +451,7 @@ func (s *sim) op(po *ResolvedOp, sc Scope, defNames []string) error {
 		}
 		cpus, err := op.cpuset.Resolve(s.topo)
 		if err != nil {
-			return err
+			return &fieldError{"cpuset", err}
 		}
 		po.CPUs = cpus
 		s.cpus[op.cgroup] = cpus
@@ -466,9 +485,13 @@ func (s *sim) op(po *ResolvedOp, sc Scope, defNames []string) error {
 			return err
 		}
 		s.procs[op.cgroup] = true
-		return s.group(op.group, s.effective(op.cgroup))
+		if err := s.group(op.group, s.effective(op.cgroup)); err != nil {
+			return &fieldError{"work", err}
+		}
 	case OpSpawnHost:
-		return s.group(op.group, nil)
+		if err := s.group(op.group, nil); err != nil {
+			return &fieldError{"work", err}
+		}
 	case OpStopCgroup:
 		if op.cgroup == "" {
 			return nil
@@ -484,9 +507,11 @@ func (s *sim) op(po *ResolvedOp, sc Scope, defNames []string) error {
 			}
 		}
 		if err := op.affinity.Validate(); err != nil {
-			return err
+			return &fieldError{"affinity", err}
 		}
-		return s.group(work.Group{Affinity: op.affinity}, s.effective(op.cgroup))
+		if err := s.group(work.Group{Affinity: op.affinity}, s.effective(op.cgroup)); err != nil {
+			return &fieldError{"affinity", err}
+		}
 	case OpMoveAllTasks:
 		if err := errors.Join(s.known(op.cgroup, defNames), s.known(op.other, defNames)); err != nil {
 			return err

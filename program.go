@@ -55,6 +55,9 @@ type ProgramOptions struct {
 	Kernel string
 	// Output gets each variant's report; nil means standard output.
 	Output io.Writer
+	// Test names the runs in reports and result files, as Test/topology;
+	// "" means the program's Name.
+	Test string
 }
 
 // RunProgram boots p, registered with [RegisterProgram], once per topology
@@ -87,8 +90,12 @@ func RunProgram(ctx context.Context, p Program, o ProgramOptions) (passed bool, 
 	passed = true
 	for _, topo := range spec.topologies() {
 		v := variant{preset: topologyPreset(topo), topo: topo, profile: base, kernel: o.Kernel}
-		name := p.Name + "/" + topo.String()
-		j := spec.job(v, p.Name, name)
+		test := o.Test
+		if test == "" {
+			test = p.Name
+		}
+		name := test + "/" + topo.String()
+		j := spec.job(v, test, name)
 		j.Program, j.Args = p.Name, o.Args
 		fmt.Fprintf(w, "=== %s\n", name)
 		l := &host.WriterLogger{W: w}

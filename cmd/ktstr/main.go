@@ -12,14 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ktstr-go/ktstr/internal/guest"
+	"github.com/ktstr-go/ktstr"
 	_ "github.com/ktstr-go/ktstr/internal/shell" // registers the shell's guest programs
 )
 
 func main() {
-	// In the VM this binary is also the guest's init (ktstr shell): the
-	// guest side takes over there and never returns.
-	guest.Takeover(nil)
+	// In the VM this binary is also the guest's init (ktstr shell, ktstr
+	// run), and a worker process: the guest side takes over there and
+	// never returns.
+	ktstr.MainProgram()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := &cobra.Command{
@@ -38,7 +39,13 @@ topology and scheduler. This command manages what those tests need.`,
 	root.AddCommand(scenariosCmd())
 	root.AddCommand(soakCmd())
 	root.AddCommand(shellCmd())
+	root.AddCommand(runCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Ctrl-C: what the command made is cleaned up by now.
+			fmt.Fprintln(os.Stderr, "ktstr: interrupted")
+			os.Exit(130)
+		}
 		fmt.Fprintln(os.Stderr, "ktstr:", err)
 		var bad badInputError
 		if errors.As(err, &bad) {

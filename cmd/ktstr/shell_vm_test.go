@@ -14,31 +14,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/ktstr-go/ktstr/internal/env"
-	"github.com/ktstr-go/ktstr/internal/kernel"
-	"github.com/ktstr-go/ktstr/internal/scx"
 )
 
 // TestShellVM boots real VMs with the ktstr command built from this tree:
 // one command run with --exec, and an interactive shell driven through a
 // pseudo-terminal as a user's terminal would.
 func TestShellVM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs, which -short leaves out")
-	}
-	k, err := kernel.Resolve(os.Getenv(env.Kernel), "")
-	if err != nil {
-		t.Skipf("no kernel: %v (ktstr kernel fetch)", err)
-	}
-	simple, err := scx.Find("scx_simple", k.Version)
-	if err != nil {
-		t.Skipf("no scx_simple: %v (ktstr sched build)", err)
-	}
-	bin := filepath.Join(t.TempDir(), "ktstr")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	simple := vmPrereqs(t)
+	bin := ktstrBinary(t)
 	t.Run("Exec", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()

@@ -1,0 +1,279 @@
+//go:build linux
+
+package guest
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/ktstr-go/ktstr/internal/wire"
+)
+
+// The figures of a sched_ext scheduler's BPF programs: how many
+// instructions the verifier processed for each (read once the scheduler
+// has attached) and how often each ran and for how long (read just before
+// the scheduler is stopped).
+//
+// The programs are found exactly, through the scheduler's own file
+// descriptors: /proc/<pid>/fdinfo gives a prog_id for every program fd and
+// for every BPF link fd that holds a program. A libbpf skeleton keeps the
+// fds of all its programs open until it is destroyed, after the scheduler
+// detaches, and so does a cilium/ebpf loader that keeps its collection, so
+// that finds every program of scx_simple and scx_qmap: each program in the
+// guest, listed by id, belongs to the scheduler and nothing is missing
+// (TestVM/VerifierFigures checks it). A loader that closes its program
+// fds once attached leaves them unfound, which a note then says.
+//
+// The programs are opened by id once found and held until the end: a
+// scheduler that dies or is ejected during the test still has its figures
+// read at the end, up to its death.
+
+// schedPrograms follows one scheduler's BPF programs.
+type schedPrograms struct {
+	// runStats keeps the kernel counting program runs; nil when that
+	// could not be switched on.
+	runStats io.Closer
+	held     []heldProgram
+	notes    []string
+}
+
+type heldProgram struct {
+	prog *ebpf.Program
+	fig  wire.BPFProgram
+}
+
+// enableRunStats has the kernel count each BPF program's runs and run time
+// (BPF_ENABLE_STATS, on while the returned fd is open). Off by default
+// because it costs on every program run: two sched_clock() reads and a
+// per-CPU counter update, tens of nanoseconds on hardware, around each of
+// the scheduler's callbacks (enqueue, dispatch, running, stopping, ... on
+// every scheduling event). Switching it on or off patches a static key in
+// the kernel text, like attaching a scheduler does. The harness switches
+// it on just before the scheduler starts and off once it has stopped, so
+// the counts cover the scheduler's whole life.
+func enableRunStats() (*schedPrograms, error) {
+	c, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME)
+	if err != nil {
+		return &schedPrograms{}, fmt.Errorf("run counts and times unknown: enabling BPF stats: %w", err)
+	}
+	return &schedPrograms{runStats: c}, nil
+}
+
+// open finds the programs of process pid, holds them open and reads what
+// the verifier did with each.
+//
+// The struct_ops map is read only when the fds show no struct_ops program
+// (the loader closed them): reading it needs the kernel's BTF, which took
+// 0.2-0.5 s under TCG, for programs a skeleton's fds already give.
+func (sp *schedPrograms) open(pid int) {
+	if sp == nil {
+		return
+	}
+	byFD, maps, err := processBPF(fmt.Sprintf("/proc/%d/fdinfo", pid))
+	if err != nil {
+		sp.note("BPF programs unknown: %v", err)
+		return
+	}
+	sp.hold(byFD)
+	callbacks := slices.ContainsFunc(sp.held, func(h heldProgram) bool { return h.prog.Type() == ebpf.StructOps })
+	if len(maps) > 0 && !callbacks {
+		byMap, err := structOpsProgramIDs(maps)
+		if err != nil {
+			sp.note("the scheduler's callbacks unknown: it holds no fd of them and its struct_ops map could not be read: %v", err)
+		}
+		sp.hold(byMap)
+	}
+	if len(sp.held) == 0 {
+		sp.note("BPF programs unknown: the scheduler (pid %d) holds no BPF program, link or struct_ops map", pid)
+	}
+}
+
+// hold opens the programs ids (those not yet held) and reads their
+// figures.
+func (sp *schedPrograms) hold(ids []uint32) {
+	for _, id := range ids {
+		if slices.ContainsFunc(sp.held, func(h heldProgram) bool { return h.fig.ID == id }) {
+			continue
+		}
+		prog, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+		if err != nil {
+			sp.note("BPF program %d: %v", id, err)
+			continue
+		}
+		fig, notes := programFigures(id, prog)
+		sp.notes = append(sp.notes, notes...)
+		sp.held = append(sp.held, heldProgram{prog: prog, fig: fig})
+	}
+	slices.SortFunc(sp.held, func(a, b heldProgram) int { return cmp.Compare(a.fig.ID, b.fig.ID) })
+}
+
+// ProgramIDs returns the ids of the BPF programs process pid holds, found
+// both ways the harness has: byFD through its program and link fds, byMap
+// through its sched_ext struct_ops maps. Each is sorted.
+func ProgramIDs(pid int) (byFD, byMap []uint32, err error) {
+	byFD, maps, err := processBPF(fmt.Sprintf("/proc/%d/fdinfo", pid))
+	if err != nil {
+		return nil, nil, err
+	}
+	byMap, err = structOpsProgramIDs(maps)
+	return byFD, byMap, err
+}
+
+// programFigures reads prog's name, type, sizes and verified instructions,
+// with a note for each figure the kernel did not give.
+func programFigures(id uint32, prog *ebpf.Program) (wire.BPFProgram, []string) {
+	fig := wire.BPFProgram{ID: id, Type: prog.Type().String()}
+	info, err := prog.Info()
+	if err != nil {
+		return fig, []string{fmt.Sprintf("BPF program %d (%s): no info: %v", id, fig.Type, err)}
+	}
+	fig.Name = info.Name
+	if fig.Name == "" {
+		fig.Name = "prog" + strconv.FormatUint(uint64(id), 10)
+	}
+	var notes []string
+	if n, ok := info.VerifiedInstructions(); ok {
+		fig.VerifiedInsns = n
+	} else {
+		notes = append(notes, fmt.Sprintf("BPF program %s: the kernel gave no verified instruction count (it does from Linux 5.16)", fig.Name))
+	}
+	if n, err := info.TranslatedSize(); err == nil {
+		fig.XlatedBytes = uint32(n)
+	}
+	// No JIT size means an interpreted program or a restricted kernel:
+	// nothing to say about the scheduler, so no note.
+	if n, err := info.JitedSize(); err == nil {
+		fig.JitedBytes = n
+	}
+	return fig, notes
+}
+
+// readRuns reads each held program's run count and run time.
+func (sp *schedPrograms) readRuns() {
+	if sp == nil || sp.runStats == nil {
+		return
+	}
+	for i := range sp.held {
+		h := &sp.held[i]
+		st, err := h.prog.Stats()
+		if err != nil {
+			sp.note("BPF program %s: run count unknown: %v", h.fig.Name, err)
+			continue
+		}
+		h.fig.Counted, h.fig.RunCount, h.fig.RunTime = true, st.RunCount, st.Runtime
+	}
+}
+
+// close lets go of the programs and the run statistics, and returns the
+// figures and the notes.
+func (sp *schedPrograms) close() ([]wire.BPFProgram, []string) {
+	if sp == nil {
+		return nil, nil
+	}
+	var figs []wire.BPFProgram
+	for _, h := range sp.held {
+		figs = append(figs, h.fig)
+		_ = h.prog.Close()
+	}
+	sp.held = nil
+	if sp.runStats != nil {
+		_ = sp.runStats.Close()
+		sp.runStats = nil
+	}
+	return figs, sp.notes
+}
+
+func (sp *schedPrograms) note(format string, args ...any) {
+	sp.notes = append(sp.notes, fmt.Sprintf(format, args...))
+}
+
+// processBPF lists what the fdinfo directory dir (/proc/<pid>/fdinfo)
+// shows of BPF objects: the programs of its program fds and of its BPF
+// links that hold one, and its sched_ext struct_ops maps (held directly or
+// through a struct_ops link); each list sorted, each id once.
+func processBPF(dir string) (progs, structOps []uint32, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range ents {
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // closed since the listing
+		}
+		fi, err := parseFdinfo(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s/%s: %w", dir, e.Name(), err)
+		}
+		if fi.progID != 0 {
+			progs = append(progs, fi.progID)
+		}
+		if fi.structOpsMap != 0 {
+			structOps = append(structOps, fi.structOpsMap)
+		}
+	}
+	slices.Sort(progs)
+	slices.Sort(structOps)
+	return slices.Compact(progs), slices.Compact(structOps), nil
+}
+
+// fdinfo is what one /proc/<pid>/fdinfo/<fd> file tells of BPF objects;
+// zero ids for any other fd.
+type fdinfo struct {
+	// progID is a program fd's program, or the program a BPF link holds.
+	progID uint32
+	// structOpsMap is a struct_ops map fd's map, or the map a struct_ops
+	// link holds.
+	structOpsMap uint32
+}
+
+// bpfMapTypeStructOps is BPF_MAP_TYPE_STRUCT_OPS, as fdinfo's map_type
+// gives it.
+const bpfMapTypeStructOps = "26"
+
+// parseFdinfo reads one fdinfo file.
+func parseFdinfo(r io.Reader) (fdinfo, error) {
+	fields := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok {
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fdinfo{}, err
+	}
+	id := func(key string) (uint32, error) {
+		v, ok := fields[key]
+		if !ok {
+			return 0, nil
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("%s %q: %w", key, v, err)
+		}
+		return uint32(n), nil
+	}
+	var fi fdinfo
+	var err error
+	if fi.progID, err = id("prog_id"); err != nil {
+		return fdinfo{}, err
+	}
+	if fields["map_type"] == bpfMapTypeStructOps || fields["link_type"] == "struct_ops" {
+		if fi.structOpsMap, err = id("map_id"); err != nil {
+			return fdinfo{}, err
+		}
+	}
+	return fi, nil
+}

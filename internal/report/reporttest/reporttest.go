@@ -100,7 +100,7 @@ func Failing(name string, cpus, points int) sidecar.Result {
 			{Name: "ktstr_enqueue", Type: "StructOps", VerifiedInsns: 1843, XlatedBytes: 6120, JitedBytes: 3307, Counted: true, RunCount: 5200, RunTimeNS: 7_540_000},
 			{Name: "ktstr_dispatch", Type: "StructOps", VerifiedInsns: 412, XlatedBytes: 1480, JitedBytes: 861, Counted: true, RunCount: 6100, RunTimeNS: 18_300_000},
 			{Name: "ktstr_dump", Type: "StructOps", VerifiedInsns: 96, Counted: true}, // never ran
-			{Name: "ktstr_exit_info_probe", Type: "Syscall"},                            // nothing reported
+			{Name: "ktstr_exit_info_probe", Type: "Syscall"},                          // nothing reported
 		},
 		Notes: []string{"BPF program ktstr_exit_info_probe: the kernel gave no verified instruction count (it does from Linux 5.16)"},
 	}

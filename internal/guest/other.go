@@ -96,3 +96,6 @@ func PinProcess(int, []int) error { return errNotLinux }
 
 // SchedExtState is "" off Linux: there is no sched_ext.
 func SchedExtState() string { return "" }
+
+// ProgramIDs fails off Linux.
+func ProgramIDs(int) (byFD, byMap []uint32, err error) { return nil, nil, errNotLinux }

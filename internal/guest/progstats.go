@@ -30,9 +30,9 @@ import (
 // fds of all its programs open until it is destroyed, after the scheduler
 // detaches, and so does a cilium/ebpf loader that keeps its collection.
 // On 7.3.4 that found every program of scx_simple (its 8 callbacks and
-// libbpf's scx_lib_init_probe) and of scx_qmap (25 callbacks, a syscall
+// libbpf's scx_lib_init_probe) and of scx_qmap (24 callbacks, a syscall
 // program and the probe): each program in the guest, listed by id, and no
-// other (TestVM/VerifierFigures checks it). A loader that closes its
+// other (TestVM/VerifierFigures checks it for scx_simple). A loader that closes its
 // program fds once attached still leaves its callbacks in the struct_ops
 // map, which is read then (progstructops.go); a note says what is missing.
 //
@@ -83,8 +83,8 @@ func enableRunStats() (*schedPrograms, error) {
 // the verifier did with each.
 //
 // The struct_ops map is read only when the fds show no struct_ops program
-// (the loader closed them): reading it needs the kernel's BTF, which took
-// 0.2-0.5 s under TCG, for programs a skeleton's fds already give.
+// (the loader closed them): reading it, the kernel's BTF with it, took
+// 0.5-1.8 s under TCG, for programs a skeleton's fds already give.
 func (sp *schedPrograms) open(pid int) {
 	if sp == nil {
 		return

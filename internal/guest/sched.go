@@ -69,6 +69,10 @@ type Scheduler struct {
 // report says so (Retried): scx_qmap, healthy in every other start, once
 // failed in CI to create a map (libbpf: -38, ENOSYS) and never again in
 // dozens of starts. A scheduler that cannot load fails both times.
+//
+// The kernel counts BPF program runs from before the start until Stop,
+// and once the scheduler has attached its BPF programs are found and the
+// verifier's figures read (progstats.go); Stop adds their run counts.
 func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	progs, err := enableRunStats()
 	s, f := startRetrying(spec)

@@ -239,6 +239,7 @@ func TestVM(t *testing.T) {
 		{"SchedulerDies", testSchedulerDies},
 		{"SchedulerEjected", testSchedulerEjected},
 		{"WatchdogForced", testWatchdogForced},
+		{"VerifierFigures", testVerifierFigures},
 		{"SchedulerNeeds", testSchedulerNeeds},
 		{"UserlandScheduler", testUserlandScheduler},
 		{"WorkerProgress", testWorkerProgress},

@@ -75,6 +75,66 @@ func (c CheckFigure) Over() bool {
 	return c.Value > *c.Limit
 }
 
+// BPF is what the kernel reported of a sched_ext scheduler's BPF
+// programs: the verifier's work on each once it was loaded, and its runs
+// until just before the scheduler was stopped.
+type BPF struct {
+	// Programs are the scheduler's programs, in the order the kernel
+	// numbered them.
+	Programs []BPFProgram `json:"programs,omitempty"`
+	// Notes say which figures could not be had, and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// BPFProgram is one BPF program of the scheduler. A zero figure was not
+// reported.
+type BPFProgram struct {
+	// Name is the program's name ("simple_enqueue"), Type its program
+	// type ("StructOps").
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// VerifiedInsns is how many instructions the verifier processed to
+	// prove the program safe, every path it explored counted: the cost
+	// of loading it, which the kernel caps at a million.
+	VerifiedInsns uint32 `json:"verified_insns,omitempty"`
+	// XlatedBytes and JitedBytes are its size as the kernel rewrote it
+	// and as the JIT compiled it.
+	XlatedBytes uint32 `json:"xlated_bytes,omitempty"`
+	JitedBytes  uint32 `json:"jited_bytes,omitempty"`
+	// Counted tells that the kernel counted the program's runs; RunCount
+	// and RunTimeNS are then its runs and their total time, ns, and
+	// unknown otherwise.
+	Counted   bool   `json:"counted,omitempty"`
+	RunCount  uint64 `json:"run_count,omitempty"`
+	RunTimeNS uint64 `json:"run_time_ns,omitempty"`
+}
+
+// AvgRunNS is the program's mean time per run, ns; false when its runs
+// were not counted or it never ran.
+func (p BPFProgram) AvgRunNS() (float64, bool) {
+	if !p.Counted || p.RunCount == 0 {
+		return 0, false
+	}
+	return float64(p.RunTimeNS) / float64(p.RunCount), true
+}
+
+// VerifiedInsns sums the verified instructions of the programs; false
+// when some program's count is unknown (or there are none), as a partial
+// sum would compare wrongly with a full one.
+func (b *BPF) VerifiedInsns() (uint64, bool) {
+	if b == nil || len(b.Programs) == 0 {
+		return 0, false
+	}
+	var sum uint64
+	for _, p := range b.Programs {
+		if p.VerifiedInsns == 0 {
+			return 0, false
+		}
+		sum += uint64(p.VerifiedInsns)
+	}
+	return sum, true
+}
+
 // Logs are the texts that explain a run, each cut to its last
 // MaxLogBytes.
 type Logs struct {

@@ -97,6 +97,9 @@ type Result struct {
 	Throughput []Series `json:"throughput,omitempty"`
 	// Checks are the checks' worst figures against their limits.
 	Checks []CheckFigure `json:"checks,omitempty"`
+	// BPF holds the sched_ext scheduler's BPF programs with the kernel's
+	// figures for each; nil under EEVDF or when they were not read.
+	BPF *BPF `json:"bpf,omitempty"`
 	// Logs are the texts that explain the run.
 	Logs *Logs `json:"logs,omitempty"`
 	// Host describes the machine the VM ran on.
@@ -159,7 +162,16 @@ const (
 	MetricIdleWhileWaitingMS        = "idle_while_waiting_ms" // monitor: longest a CPU idled while tasks allowed there waited, ms
 	MetricMaxFallbackRate           = "max_fallback_rate"     // monitor: highest select_cpu fallback events per second
 	MetricMaxKeepLastRate           = "max_keep_last_rate"    // monitor: highest dispatch keep-last events per second
+	MetricTotalVerifiedInsns        = "total_verified_insns"  // instructions the verifier processed, summed over the scheduler's BPF programs
+	// MetricVerifiedInsnsPrefix followed by a BPF program's name is the
+	// instructions the verifier processed for that program of the
+	// scheduler (see VerifiedInsnsMetric).
+	MetricVerifiedInsnsPrefix = "verified_insns."
 )
+
+// VerifiedInsnsMetric is the name of the verified instructions of the
+// scheduler's BPF program prog ("verified_insns.simple_enqueue").
+func VerifiedInsnsMetric(prog string) string { return MetricVerifiedInsnsPrefix + prog }
 
 // Step is one entry of a scenario's step timeline.
 type Step struct {

@@ -32,12 +32,16 @@ func sample(name string) Result {
 		Passed:        false,
 		Failures:      []string{"unfair cgroup: spread=42%"},
 		Stats: Stats{
-			Overall: Metrics{MetricWorstSpread: 42, MetricTotalIterations: 1000},
+			Overall: Metrics{MetricWorstSpread: 42, MetricTotalIterations: 1000, VerifiedInsnsMetric("simple_enqueue"): 42, MetricTotalVerifiedInsns: 49},
 			Cgroups: map[string]Metrics{"cg0": {MetricWorstSpread: 42}, "cg1": {MetricWorstSpread: 3.5}},
 		},
 		Monitor: &Monitor{Samples: 10, Judged: 8, MaxImbalance: 2, MaxLocalDSQ: 3, MaxGlobalDSQ: -1, MaxUserDSQ: -1,
 			Findings: []MonitorFinding{{Kind: "imbalance", Message: "runqueues out of balance", AtMS: 700}},
 			Series:   &MonitorSeries{AtMS: []float64{0, 100}, NrRunning: [][]uint32{{1, 2}, {0, 1}}}},
+		BPF: &BPF{Programs: []BPFProgram{
+			{Name: "simple_enqueue", Type: "StructOps", VerifiedInsns: 42, XlatedBytes: 416, JitedBytes: 253, Counted: true, RunCount: 52, RunTimeNS: 841941},
+			{Name: "simple_exit", Type: "StructOps", VerifiedInsns: 7, Counted: true},
+		}, Notes: []string{"BPF program 17: no info"}},
 		Steps:          []Step{{Name: "step 0", Start: 0, Duration: time.Second}, {Name: "step 1", Start: time.Second, Duration: 500 * time.Millisecond}},
 		PayloadMetrics: map[string]float64{"iops": 12345.5},
 		Sysctls:        map[string]string{"kernel.sched_autogroup_enabled": "0"},
@@ -79,7 +83,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	// The JSON carries the schema field and readable names.
 	data, _ := os.ReadFile(got[0].Path)
-	for _, s := range []string{`"schema": 1`, `"test_name": "TestTwoCgroups/1n2l2c1t"`, `"start_ns": 1000000000`, `"run_source": "ci"`} {
+	for _, s := range []string{`"schema": 1`, `"test_name": "TestTwoCgroups/1n2l2c1t"`, `"start_ns": 1000000000`, `"run_source": "ci"`, `"verified_insns": 42`, `"run_time_ns": 841941`, `"verified_insns.simple_enqueue": 42`} {
 		if !strings.Contains(string(data), s) {
 			t.Errorf("sidecar lacks %s:\n%s", s, data)
 		}

@@ -117,3 +117,6 @@ func (*OnHost) Run(*wire.Request, func(*Env) Body) (*wire.Result, error) { retur
 
 // Cleanup does nothing off Linux.
 func (*OnHost) Cleanup() []error { return nil }
+
+// ProgramIDs fails off Linux.
+func ProgramIDs(int) (byFD, byMap []uint32, err error) { return nil, nil, errNotLinux }

@@ -51,6 +51,8 @@ type Scheduler struct {
 	exited  chan struct{}
 	exitErr error
 	report  wire.SchedulerReport
+	// bpf follows its BPF programs (progstats.go); nil until attached.
+	bpf *schedPrograms
 
 	mu       sync.Mutex
 	left     string // first state other than "enabled" seen while watching
@@ -67,7 +69,27 @@ type Scheduler struct {
 // report says so (Retried): scx_qmap, healthy in every other start, once
 // failed in CI to create a map (libbpf: -38, ENOSYS) and never again in
 // dozens of starts. A scheduler that cannot load fails both times.
+//
+// The kernel counts BPF program runs from before the start until Stop,
+// and once the scheduler has attached its BPF programs are found and the
+// verifier's figures read (progstats.go); Stop adds their run counts.
 func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
+	progs, err := enableRunStats()
+	s, f := startRetrying(spec)
+	if f != nil {
+		progs.close()
+		return s, f
+	}
+	if err != nil {
+		progs.note("%v", err)
+	}
+	s.bpf = progs
+	s.bpf.open(s.PID())
+	return s, nil
+}
+
+// startRetrying is StartScheduler without the BPF programs' figures.
+func startRetrying(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	s, f, early := startScheduler(spec)
 	if !early {
 		return s, f
@@ -233,6 +255,7 @@ func (s *Scheduler) Check() *wire.Failure {
 // report with its output and exit status.
 func (s *Scheduler) Stop() wire.SchedulerReport {
 	s.stopOnce.Do(func() {
+		s.bpf.readRuns()
 		s.mu.Lock()
 		s.stopping = true
 		s.mu.Unlock()
@@ -254,6 +277,7 @@ func (s *Scheduler) Stop() wire.SchedulerReport {
 			time.Sleep(20 * time.Millisecond)
 		}
 		s.report.FinalState = SchedExtState()
+		s.report.Programs, s.report.ProgramNotes = s.bpf.close()
 		s.fill()
 	})
 	return s.report

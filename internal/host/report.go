@@ -71,7 +71,7 @@ func Report(t Logger, r *Outcome) {
 	}
 	if r.Result != nil {
 		if s := r.Result.Scheduler; s != nil {
-			summary += fmt.Sprintf(", %s attached after %v, ended %s", s.Name, s.AttachAfter.Round(time.Millisecond), s.Exit)
+			summary += fmt.Sprintf(", %s attached after %v, ended %s", s.Name, s.AttachAfter.Round(time.Millisecond), s.Exit) + bpfSummary(s)
 			if s.Watchdog != "" {
 				summary += ", stall watchdog " + s.Watchdog
 			}

@@ -54,6 +54,8 @@ func (r *Outcome) ResultFile() sidecar.Result {
 	}
 	if res := r.Result; res != nil {
 		fillSidecarStats(&s, res)
+		s.BPF = sidecarBPF(res.Scheduler)
+		bpfMetrics(&s)
 	}
 	s.Monitor = r.monitorSidecar()
 	monitorMetrics(&s, s.Monitor)

@@ -27,6 +27,7 @@ type variantView struct {
 	Checks     []checkView
 	Workers    []workerView
 	Monitor    *monitorView
+	BPF        *bpfView
 	Logs       []logView
 	Problems   []string // figures that could not be drawn
 }
@@ -93,6 +94,7 @@ func newVariantView(i int, v *sidecar.Result) variantView {
 	vv.Checks = checkViews(v.Checks)
 	vv.Workers = workerViews(v.Workers)
 	vv.Monitor = newMonitorView(v.Monitor, &vv.Problems)
+	vv.BPF = newBPFView(v.BPF)
 	vv.Logs = logViews(v)
 	return vv
 }

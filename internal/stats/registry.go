@@ -109,7 +109,33 @@ var registry = []Metric{
 	{sidecar.MetricWorstCrossNodeMigration, LowerBetter, 0.05, 0.20, "", "pages migrated across NUMA nodes per page, worst cgroup"},
 	{sidecar.MetricTotalWorkers, Unknown, 1, 0, "", "workers (a change means the test changed)"},
 	{sidecar.MetricTotalCPUs, Unknown, 1, 0, "", "CPUs the workers could use (a change means the test or topology changed)"},
+	{sidecar.MetricTotalVerifiedInsns, LowerBetter, verifiedInsnsAbs, verifiedInsnsRel, "insns", "instructions the verifier processed, summed over the scheduler's BPF programs"},
 }
+
+// Verified instructions (the verifier's work to prove a BPF program safe)
+// are exact: the same scheduler binary on the same kernel gives the same
+// count every load (seen so over repeated runs of scx_simple and
+// scx_qmap), so the thresholds absorb no noise, they say what growth is
+// worth a look. Growth of 10 % is more than a small change to the code
+// adds (a branch or a field), and is how lost state pruning or an unrolled
+// loop first shows, on the way to the kernel's limit of a million per
+// program and to loads that take seconds (scx_qmap's dispatch needs about
+// 19000). The 100 instructions keep the smallest callbacks (7 to 42 in
+// scx_simple) from flagging a one-line change.
+const (
+	verifiedInsnsAbs = 100
+	verifiedInsnsRel = 0.10
+)
+
+// families are registry entries for metrics named by a prefix and a
+// variable part, in display order after the registry: the name of each
+// entry is its prefix followed by a placeholder.
+var families = []Metric{
+	{sidecar.MetricVerifiedInsnsPrefix + "<program>", LowerBetter, verifiedInsnsAbs, verifiedInsnsRel, "insns", "instructions the verifier processed for one of the scheduler's BPF programs"},
+}
+
+// familyPrefix is the prefix of family entry f's metrics.
+func familyPrefix(f Metric) string { return f.Name[:strings.IndexByte(f.Name, '<')] }
 
 // registryIndex maps names to positions in registry.
 var registryIndex = func() map[string]int {
@@ -120,25 +146,46 @@ var registryIndex = func() map[string]int {
 	return m
 }()
 
-// Registry returns the registered metrics in display order.
-func Registry() []Metric { return append([]Metric(nil), registry...) }
+// Registry returns the registered metrics in display order, the families
+// last, each named by its prefix and a placeholder
+// ("verified_insns.<program>").
+func Registry() []Metric { return append(append([]Metric(nil), registry...), families...) }
 
-// Lookup returns the registry entry of name.
+// Lookup returns the registry entry of name: its own, or its family's
+// under name.
 func Lookup(name string) (Metric, bool) {
-	i, ok := registryIndex[name]
-	if !ok {
+	i, ok := rank(name)
+	switch {
+	case !ok:
 		return Metric{}, false
+	case i < len(registry):
+		return registry[i], true
 	}
-	return registry[i], true
+	m := families[i-len(registry)]
+	m.Name = name
+	return m, true
 }
 
-// metricLess orders registered metrics first, in registry order, then the
-// others by name.
+// rank is name's place in Registry: its entry's, or its family's.
+func rank(name string) (int, bool) {
+	if i, ok := registryIndex[name]; ok {
+		return i, true
+	}
+	for i, f := range families {
+		if p := familyPrefix(f); strings.HasPrefix(name, p) && len(name) > len(p) {
+			return len(registry) + i, true
+		}
+	}
+	return 0, false
+}
+
+// metricLess orders registered metrics first, in registry order (a
+// family's by name), then the others by name.
 func metricLess(a, b string) bool {
-	ia, oka := registryIndex[a]
-	ib, okb := registryIndex[b]
+	ia, oka := rank(a)
+	ib, okb := rank(b)
 	switch {
-	case oka && okb:
+	case oka && okb && ia != ib:
 		return ia < ib
 	case oka != okb:
 		return oka

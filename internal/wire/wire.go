@@ -295,6 +295,40 @@ type SchedulerReport struct {
 	WatchdogInForce *Watchdog `json:"watchdog_in_force,omitempty"`
 	// FinalState is /sys/kernel/sched_ext/state after it was stopped.
 	FinalState string `json:"final_state,omitempty"`
+	// Programs are the scheduler's BPF programs with the kernel's figures
+	// for each, in the order the kernel numbered them.
+	Programs []BPFProgram `json:"programs,omitempty"`
+	// ProgramNotes say which of those figures could not be had, and why.
+	ProgramNotes []string `json:"program_notes,omitempty"`
+}
+
+// BPFProgram is one BPF program of a sched_ext scheduler: what the
+// verifier did with it once it was loaded, and how often it ran. A zero
+// figure was not reported.
+type BPFProgram struct {
+	// ID is the kernel's program id.
+	ID uint32 `json:"id"`
+	// Name is the program's name (the function's full name from its BTF
+	// when the kernel's 15 characters cut it), Type its program type
+	// ("StructOps", "Syscall", ...).
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// VerifiedInsns is how many instructions the verifier processed to
+	// prove the program safe, every path it explored counted (the
+	// kernel's verified_insns, at most a million): the load's cost, not
+	// the program's size.
+	VerifiedInsns uint32 `json:"verified_insns,omitempty"`
+	// XlatedBytes and JitedBytes are the sizes of the program as the
+	// kernel rewrote it and as the JIT compiled it.
+	XlatedBytes uint32 `json:"xlated_bytes,omitempty"`
+	JitedBytes  uint32 `json:"jited_bytes,omitempty"`
+	// Counted tells that the kernel counted the program's runs (BPF
+	// stats were on for the scheduler's life); RunCount and RunTime are
+	// then its runs and their total time until just before the scheduler
+	// was stopped, and unknown otherwise.
+	Counted  bool          `json:"counted,omitempty"`
+	RunCount uint64        `json:"run_count,omitempty"`
+	RunTime  time.Duration `json:"run_time,omitempty"`
 }
 
 // PayloadResult is one payload run of the test body.

@@ -30,7 +30,8 @@ func limit(v float64) *float64 { return &v }
 
 // Failing is a variant whose scheduler stalled: failures, steps, throughput
 // of two cgroups over 4 s, check figures (one over its limit), workers,
-// a monitor series with a finding, and logs. cpus sets the CPU count and
+// a monitor series with a finding, the scheduler's BPF programs (one that
+// never ran, one the kernel gave no figures for) and logs. cpus sets the CPU count and
 // points the monitor series' length.
 func Failing(name string, cpus, points int) sidecar.Result {
 	r := base(name)
@@ -94,7 +95,17 @@ func Failing(name string, cpus, points int) sidecar.Result {
 		Dump:             "ktstrsched: root\nDebug dump triggered by SysRq-D\nCPU 0 : nr_run=4",
 		Console:          "[   21.1] sysrq: Trigger sched_ext debug dump\n[   30.4] reboot: Power down",
 	}
-	r.Stats = sidecar.Stats{Overall: sidecar.Metrics{sidecar.MetricWorstSpread: 12.5, sidecar.MetricTotalIterations: 80000}}
+	r.BPF = &sidecar.BPF{
+		Programs: []sidecar.BPFProgram{
+			{Name: "ktstr_enqueue", Type: "StructOps", VerifiedInsns: 1843, XlatedBytes: 6120, JitedBytes: 3307, Counted: true, RunCount: 5200, RunTimeNS: 7_540_000},
+			{Name: "ktstr_dispatch", Type: "StructOps", VerifiedInsns: 412, XlatedBytes: 1480, JitedBytes: 861, Counted: true, RunCount: 6100, RunTimeNS: 18_300_000},
+			{Name: "ktstr_dump", Type: "StructOps", VerifiedInsns: 96, Counted: true}, // never ran
+			{Name: "ktstr_exit_info_probe", Type: "Syscall"},                          // nothing reported
+		},
+		Notes: []string{"BPF program ktstr_exit_info_probe: the kernel gave no verified instruction count (it does from Linux 5.16)"},
+	}
+	r.Stats = sidecar.Stats{Overall: sidecar.Metrics{sidecar.MetricWorstSpread: 12.5, sidecar.MetricTotalIterations: 80000,
+		sidecar.VerifiedInsnsMetric("ktstr_enqueue"): 1843, sidecar.VerifiedInsnsMetric("ktstr_dispatch"): 412, sidecar.VerifiedInsnsMetric("ktstr_dump"): 96}}
 	return r
 }
 

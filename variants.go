@@ -198,6 +198,7 @@ func (s Spec) job(v variant, test, name string) host.Job {
 			AttachTimeout: sched.AttachTimeout,
 			Files:         sched.Files,
 			Sysctls:       sched.Sysctls,
+			RunStats:      sched.BPFStats,
 		},
 		Payloads:      s.Payloads,
 		Duration:      s.duration(),

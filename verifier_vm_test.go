@@ -31,7 +31,9 @@ var simpleCallbacks = []string{
 // scheduler's programs are complete: its fds give every program in the
 // guest, and its struct_ops map every callback.
 func testVerifierFigures(t *testing.T) {
-	spec := Spec{Scheduler: scxSimple, Topology: Topo(1, 1, 2, 1), Duration: time.Second}
+	sched := scxSimple
+	sched.BPFStats = true
+	spec := Spec{Scheduler: sched, Topology: Topo(1, 1, 2, 1), Duration: time.Second}
 	body := func(ctx *Ctx) error {
 		if err := programsFoundBothWays(ctx); err != nil {
 			return err

@@ -31,6 +31,9 @@ const (
 	ICountShift = "KTSTR_ICOUNT_SHIFT"
 	// Accel forces the accelerator: kvm or tcg.
 	Accel = "KTSTR_ACCEL"
+	// BPFStats=1 has the kernel count each sched_ext program's runs and
+	// run time (BPF stats), which costs the scheduler's callbacks.
+	BPFStats = "KTSTR_BPF_STATS"
 )
 
 // Where ktstr keeps and finds things on the host.

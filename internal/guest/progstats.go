@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -61,13 +62,16 @@ type heldProgram struct {
 // with the stats on (5 runs) against 172 000-179 000 off (3 runs; 2 more
 // off runs gave 535 000 and 812 000, unexplained): some 17 % less
 // throughput for a workload that does little but get scheduled, and little
-// for one that computes and is seldom scheduled. It is on for every sched_ext run all the
-// same, so runs compare with each other; against EEVDF a sched_ext
-// scheduler pays it alone. Switching it on or off patches a static key in
-// the kernel text, as attaching a scheduler does: it goes on just before
-// the scheduler starts and off once it has stopped, so the counts cover
-// the scheduler's whole life.
-func enableRunStats() (*schedPrograms, error) {
+// for one that computes and is seldom scheduled. So it is on only when
+// asked for (want: KTSTR_BPF_STATS=1, and ktstr verifier), never behind
+// the throughput figures of an ordinary run. Switching it on or off
+// patches a static key in the kernel text, as attaching a scheduler does:
+// it goes on just before the scheduler starts and off once it has
+// stopped, so the counts cover the scheduler's whole life.
+func enableRunStats(want bool) (*schedPrograms, error) {
+	if !want {
+		return &schedPrograms{}, fmt.Errorf("run counts and times not taken: BPF stats cost every callback, so they are on only with %s=1 (or ktstr verifier)", env.BPFStats)
+	}
 	c, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME)
 	if err != nil {
 		return &schedPrograms{}, fmt.Errorf("run counts and times unknown: enabling BPF stats: %w", err)

@@ -74,7 +74,7 @@ type Scheduler struct {
 // and once the scheduler has attached its BPF programs are found and the
 // verifier's figures read (progstats.go); Stop adds their run counts.
 func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
-	progs, err := enableRunStats()
+	progs, err := enableRunStats(spec.RunStats)
 	s, f := startRetrying(spec)
 	if f != nil {
 		progs.close()

@@ -99,6 +99,9 @@ type Scheduler struct {
 	AttachTimeout time.Duration
 	// Files are packed into the guest, keyed by guest path.
 	Files map[string]string
+	// RunStats has the kernel count its BPF programs' runs and run time
+	// (as $KTSTR_BPF_STATS=1 does for every run).
+	RunStats bool
 	// Sysctls are recorded in the result file (they reach the kernel
 	// through Cmdline).
 	Sysctls map[string]string

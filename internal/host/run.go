@@ -186,6 +186,7 @@ func Boot(j Job) (*Outcome, error) {
 			AttachTimeout: sched.AttachTimeout,
 			Watchdog:      watchdog(j.Watchdog, accel),
 			LibraryPath:   initrd.libraryPath,
+			RunStats:      j.Scheduler.RunStats || os.Getenv(env.BPFStats) == "1",
 		}
 	}
 	bootShape := j.Topology

@@ -63,6 +63,9 @@ type Scheduler struct {
 	// LibraryPath, when set, becomes LD_LIBRARY_PATH: directories of
 	// libraries the guest's loader would not search by default.
 	LibraryPath []string `json:"library_path,omitempty"`
+	// RunStats has the kernel count each of its BPF programs' runs and
+	// run time while it runs (BPF stats), at a cost to every callback.
+	RunStats bool `json:"run_stats,omitempty"`
 }
 
 // Request tells the guest what to run.

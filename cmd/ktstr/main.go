@@ -40,6 +40,7 @@ topology and scheduler. This command manages what those tests need.`,
 	root.AddCommand(soakCmd())
 	root.AddCommand(shellCmd())
 	root.AddCommand(runCmd())
+	root.AddCommand(verifierCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		if ctx.Err() != nil {
 			// Ctrl-C: what the command made is cleaned up by now.

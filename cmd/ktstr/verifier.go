@@ -139,7 +139,7 @@ func runVerifier(ctx context.Context, o *verifierOptions, w io.Writer) (bool, er
 // printPrograms prints a scheduler's programs as a table.
 func printPrograms(w io.Writer, rep *wire.SchedulerReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "program\ttype\tverified insns\txlated B\tjited B\truns\tavg ns\t")
+	fmt.Fprintln(tw, "program\ttype\tverified insns\txlated B\tjited B\truns\tavg ns")
 	var total uint64
 	for _, p := range rep.Programs {
 		avg := "-"
@@ -150,10 +150,10 @@ func printPrograms(w io.Writer, rep *wire.SchedulerReport) {
 		if p.Counted {
 			runs = fmt.Sprint(p.RunCount)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", p.Name, p.Type, p.VerifiedInsns, p.XlatedBytes, p.JitedBytes, runs, avg)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", p.Name, p.Type, p.VerifiedInsns, p.XlatedBytes, p.JitedBytes, runs, avg)
 		total += uint64(p.VerifiedInsns)
 	}
-	fmt.Fprintf(tw, "total (%d programs)\t\t%d\t\t\t\t\t\n", len(rep.Programs), total)
+	fmt.Fprintf(tw, "total (%d programs)\t\t%d\n", len(rep.Programs), total)
 	tw.Flush()
 	for _, n := range rep.ProgramNotes {
 		fmt.Fprintln(w, "note:", n)

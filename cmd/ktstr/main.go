@@ -23,24 +23,7 @@ func main() {
 	ktstr.MainProgram()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := &cobra.Command{
-		Use:   "ktstr",
-		Short: "Test Linux process schedulers in real kernels",
-		Long: `ktstr runs Go tests that boot real kernels in QEMU with a declared CPU
-topology and scheduler. This command manages what those tests need.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(kernelCmd())
-	root.AddCommand(schedCmd())
-	root.AddCommand(statsCmd())
-	root.AddCommand(reportCmd())
-	root.AddCommand(testCmd())
-	root.AddCommand(scenariosCmd())
-	root.AddCommand(soakCmd())
-	root.AddCommand(shellCmd())
-	root.AddCommand(runCmd())
-	root.AddCommand(verifierCmd())
+	root := rootCmd()
 	if err := root.ExecuteContext(ctx); err != nil {
 		if ctx.Err() != nil {
 			// Ctrl-C: what the command made is cleaned up by now.
@@ -54,6 +37,36 @@ topology and scheduler. This command manages what those tests need.`,
 		}
 		os.Exit(1)
 	}
+}
+
+// rootCmd is the command tree.
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ktstr",
+		Short: "Test Linux process schedulers in real kernels",
+		Long: `ktstr tests Linux process schedulers in real kernels booted in QEMU with a
+declared CPU topology. It runs Go test suites (test, soak), scenario files
+that need no Go (run), a shell or one command in such a VM (shell), and
+loads schedulers for their verifier figures (verifier); it manages what
+they need (kernel, sched) and reads their results (stats, report).`,
+		Example: `  ktstr shell --topology 2n2l2c1t --scheduler scx_simple
+  ktstr run examples/scenarios/llc-split.toml --scheduler scx_qmap
+  ktstr test -- ./examples/schedulers`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(kernelCmd(), schedCmd(), statsCmd(), reportCmd(), testCmd(), scenariosCmd(),
+		soakCmd(), shellCmd(), runCmd(), verifierCmd())
+	// Cobra's completion command, made now to give it an example.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = `  source <(ktstr completion bash)
+  ktstr completion zsh > "${fpath[1]}/_ktstr"
+  ktstr completion fish > ~/.config/fish/completions/ktstr.fish`
+		}
+	}
+	return root
 }
 
 // badInputError marks an error in what the user gave (a flag, a file):

@@ -20,6 +20,13 @@ func schedCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sched",
 		Short: "Build and list the kernel's example sched_ext schedulers",
+		Long: `sched builds the example sched_ext schedulers of the kernel's own tree
+(tools/sched_ext: scx_simple, scx_qmap, ...) for a cached kernel, lists the
+builds and verifies them. Tests, ktstr run, ktstr shell and ktstr verifier
+find a built scheduler by its name.`,
+		Example: `  ktstr sched build
+  ktstr sched list
+  ktstr shell --scheduler scx_qmap`,
 	}
 	c.AddCommand(schedBuildCmd(), schedListCmd(), schedVerifyCmd())
 	return c
@@ -41,6 +48,8 @@ the kernel release. Nothing is done when that release is built already,
 unless --force.
 
 Build tools: ` + scx.InstallHint + `.`,
+		Example: `  ktstr sched build
+  ktstr sched build --force -v`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Log = os.Stderr
@@ -96,7 +105,11 @@ func schedListCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List built schedulers, newest build first",
-		Args:  cobra.NoArgs,
+		Long: `list shows each build in the schedulers cache: the kernel release it is
+for, when it was built, its schedulers and whether their files still match
+what was recorded (DAMAGED when not; ktstr sched verify says what).`,
+		Example: `  ktstr sched list`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if schedDir == "" {
 				d, err := scx.SchedDir()
@@ -153,6 +166,8 @@ func schedVerifyCmd() *cobra.Command {
 		Long: `verify reads every binary of each build and compares its size and SHA-256
 with what was recorded when it was built. (Every use checks sizes and times
 only.) It exits 1 when a build is damaged, saying how to rebuild it.`,
+		Example: `  ktstr sched verify
+  ktstr sched verify 7.3.4+deb13-amd64`,
 		RunE: func(cmd *cobra.Command, rels []string) error {
 			if schedDir == "" {
 				d, err := scx.SchedDir()

@@ -42,9 +42,9 @@ for none, -1 for one per host CPU), and prints each round's outcome, then
 the failures of all rounds by kind (infrastructure: no result, boot, host,
 timeout, kernel panic; the scheduler's and the checks' otherwise) and by
 test. A flake rate is what it measures: a healthy suite on a healthy
-harness has no failures. It exits 1 when any round failed.
-
-  ktstr soak -k 10 --load -1 -- ./examples/schedulers`,
+harness has no failures. It exits 1 when any round failed.`,
+		Example: `  ktstr soak -k 10 --load -1 -- ./examples/schedulers
+  ktstr soak -k 3 -- -run TestQmap ./examples/schedulers`,
 		Args:                  cobra.ArbitraryArgs,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {

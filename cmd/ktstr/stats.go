@@ -36,6 +36,9 @@ Compare two sides, e.g. kernels:
   ktstr stats compare --a-kernel 7.2 --b-kernel 7.3
 
 exits with status 1 when any metric regressed.`,
+		Example: `  ktstr stats list
+  ktstr stats compare --a-kernel 7.2 --b-kernel 7.3
+  ktstr stats compare --a-flags none --b-flags short-slice --html cmp.html`,
 	}
 	c.AddCommand(statsListCmd(), statsListMetricsCmd(), statsListValuesCmd(), statsShowHostCmd(), statsCompareCmd())
 	return c
@@ -93,7 +96,12 @@ func statsListCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List runs (directories of sidecars), newest first",
-		Args:  cobra.NoArgs,
+		Long: `list shows each run under the target directory (or --dir): its kernel,
+project commit, when it ran, and how many variants passed, failed and were
+skipped.`,
+		Example: `  ktstr stats list
+  ktstr stats list --dir ci-artefacts/`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			results, err := statsRead(cmd, dirs)
 			if err != nil {
@@ -134,7 +142,8 @@ when it passes both the absolute threshold (in the metric's unit) and the
 relative one, as a regression in the bad direction. Payload metrics are
 compared as payload.<name> with the default policy shown last, unless a
 --policy file says otherwise.`,
-		Args: cobra.NoArgs,
+		Example: `  ktstr stats list-metrics`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			reg := stats.Registry()
 			def := stats.DefaultPolicy
@@ -167,7 +176,11 @@ func statsListValuesCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list-values",
 		Short: "List the distinct values of each dimension compare can select by",
-		Args:  cobra.NoArgs,
+		Long: `list-values shows, for each dimension compare selects sides by (kernel,
+project commit, scheduler, flags, topology, run, ...), the values the
+result files hold, so that a --a-KIND/--b-KIND value can be copied.`,
+		Example: `  ktstr stats list-values`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			results, err := statsRead(cmd, dirs)
 			if err != nil {
@@ -200,7 +213,12 @@ func statsShowHostCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show-host",
 		Short: "Show the host context (CPU, memory, kernel, sched tunables) a run recorded",
-		Args:  cobra.NoArgs,
+		Long: `show-host prints what each run recorded of the machine it ran on: CPU
+model and count, memory, kernel, the scheduler tunables, and whether it was
+a CI run, so that two runs' figures can be judged against their hosts.`,
+		Example: `  ktstr stats show-host
+  ktstr stats show-host --dir target/ktstr/7.3.4+deb13-amd64-abc1234`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			results, err := statsRead(cmd, dirs)
 			if err != nil {

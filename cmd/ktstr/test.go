@@ -71,11 +71,8 @@ stderr). At the end come the output of every failed test, a summary table
 too, and the summary's last line names it.
 
 --list runs the test binaries in list mode (` + env.List + `=1: no VM boots) and
-prints every variant that would run, by package.
-
-Examples:
-
-  ktstr test -- ./examples/demo/
+prints every variant that would run, by package.`,
+		Example: `  ktstr test -- ./examples/demo/
   ktstr test --kernel 7.3 --kernel ~/src/linux -- -run TestTwoCgroups ./...
   ktstr test --gauntlet --budget 600 --shard 2/4 --junit report.xml`,
 		Args:                  cobra.ArbitraryArgs,

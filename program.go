@@ -2,7 +2,6 @@ package ktstr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/host"
-	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
 
@@ -99,12 +97,7 @@ func RunProgram(ctx context.Context, p Program, o ProgramOptions) (passed bool, 
 		j.Program, j.Args = p.Name, o.Args
 		fmt.Fprintf(w, "=== %s\n", name)
 		l := &host.WriterLogger{W: w}
-		_, err := host.RunProgram(j, l)
-		var none *kernel.NoKernelError
-		if errors.As(err, &none) {
-			return false, fmt.Errorf("%w; fetch one with ktstr kernel fetch", err)
-		}
-		if err != nil {
+		if _, err := host.RunProgram(j, l); err != nil {
 			return false, err
 		}
 		verdict := "PASS"

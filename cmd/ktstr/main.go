@@ -69,6 +69,21 @@ they need (kernel, sched) and reads their results (stats, report).`,
 	return root
 }
 
+// oneBeforeDash accepts exactly one argument, what, before an optional
+// "--" and whatever follows it (the scheduler's arguments).
+func oneBeforeDash(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		n := len(args)
+		if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+			n = dash
+		}
+		if n != 1 {
+			return badInput(fmt.Errorf("want one %s before any \"--\", got %d arguments", what, n))
+		}
+		return nil
+	}
+}
+
 // badInputError marks an error in what the user gave (a flag, a file):
 // the command exits 2 with it, apart from 1 for a run that failed.
 type badInputError struct{ error }

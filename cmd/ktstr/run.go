@@ -119,16 +119,7 @@ bad file or bad flags.`,
 		Example: `  ktstr run examples/scenarios/llc-split.toml --scheduler scx_simple
   ktstr run my.toml --topology 1n2l2c1t --topology 2n2l2c1t --scheduler ./scx_mine -- --slice-us 5000
   sudo ktstr run --host my.toml`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			n := len(args)
-			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-				n = dash
-			}
-			if n != 1 {
-				return badInput(fmt.Errorf("want one scenario file before any \"--\", got %d arguments", n))
-			}
-			return nil
-		},
+		Args: oneBeforeDash("scenario file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var schedArgs []string
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {

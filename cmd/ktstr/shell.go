@@ -15,7 +15,6 @@ import (
 
 	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/host"
-	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/shell"
 	"github.com/ktstr-go/ktstr/internal/topolabel"
 	"github.com/ktstr-go/ktstr/internal/wire"
@@ -179,10 +178,6 @@ func runShell(ctx context.Context, o *shellOptions) (int, error) {
 	stop := host.Start(ctx)
 	defer stop()
 	out, err := host.Boot(j)
-	var none *kernel.NoKernelError
-	if errors.As(err, &none) {
-		return 0, fmt.Errorf("%w; fetch one with ktstr kernel fetch", err)
-	}
 	if err != nil {
 		return 0, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/host"
 	"github.com/ktstr-go/ktstr/internal/initramfs"
-	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/shell"
 	"github.com/ktstr-go/ktstr/internal/topolabel"
 	"github.com/ktstr-go/ktstr/internal/wire"
@@ -47,16 +45,7 @@ When the scheduler fails to load, it prints why, with the scheduler's own
 output (libbpf's verifier log among it), and exits 1.`,
 		Example: `  ktstr verifier scx_qmap
   ktstr verifier ./build/scx_mine --topology 2n2l2c1t -- --slice-us 5000`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			n := len(args)
-			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-				n = dash
-			}
-			if n != 1 {
-				return badInput(fmt.Errorf("want one scheduler before any \"--\", got %d arguments", n))
-			}
-			return nil
-		},
+		Args: oneBeforeDash("scheduler"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.scheduler = args[0]
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
@@ -109,10 +98,6 @@ func runVerifier(ctx context.Context, o *verifierOptions, w io.Writer) (bool, er
 	stop := host.Start(ctx)
 	defer stop()
 	out, err := host.Boot(j)
-	var none *kernel.NoKernelError
-	if errors.As(err, &none) {
-		return false, fmt.Errorf("%w; fetch one with ktstr kernel fetch", err)
-	}
 	if err != nil {
 		return false, err
 	}

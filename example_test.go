@@ -67,3 +67,28 @@ func ExampleSpec() {
 	}
 	_ = spec
 }
+
+// A detection test: the scheduler must be ejected by the kernel's stall
+// watchdog, and the test passes when it is. A run that passes, or fails
+// another way, fails the test and says how it failed instead.
+func ExampleExpectation() {
+	testStallIsCaught := func(t *testing.T) {
+		ktstr.Run(t, ktstr.Spec{
+			Scheduler:     ktstr.Scheduler{Path: "./scx_mine"},
+			SchedulerArgs: []string{"--stall-after-ms", "500"},
+			Expect: &ktstr.Expectation{
+				Kind:     check.SchedulerEjected,
+				Contains: []string{"runnable task stall"},
+			},
+		}, func(ctx *ktstr.Ctx) error {
+			w, err := ctx.Spin("", 2)
+			if err != nil {
+				return err
+			}
+			ctx.Sleep(ctx.Duration)
+			_, err = w.Stop()
+			return err
+		})
+	}
+	_ = testStallIsCaught
+}

@@ -26,7 +26,12 @@ func TestFaults(t *testing.T) {
 	for _, c := range faults.FaultCases() {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
-			ktstr.ExpectFailure(t, c.SpecFor(bin), c.Body, c.WantKind, c.WantText...)
+			// A detection test through the public API: the run must
+			// fail this way, and the test passes when it does.
+			spec := c.SpecFor(bin)
+			spec.NoGauntlet = true
+			spec.Expect = &ktstr.Expectation{Kind: c.WantKind, Contains: c.WantText}
+			ktstr.Run(t, spec, c.Body)
 		})
 	}
 }

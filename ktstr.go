@@ -99,6 +99,12 @@ type Spec struct {
 	// name on its $PATH) when it builds the VM and packs it with its
 	// shared libraries.
 	Payloads []payload.Payload
+	// Expect, when set, makes the test one that must fail, and fail this
+	// way: each variant passes when its run fails as expected, and fails
+	// when the run passes or fails otherwise. A detection test (this
+	// scheduler must be ejected for a stall, this scenario must fail the
+	// gap check) is then an ordinary test.
+	Expect *Expectation
 
 	// bootTopology, when set, is booted instead of the topology the guest
 	// expects; tests use it to prove the guest's topology check.
@@ -106,6 +112,18 @@ type Spec struct {
 	// bootTimeout, when set, replaces the derived boot limit; tests use it
 	// to prove the retry of a boot that never reaches init.
 	bootTimeout time.Duration
+}
+
+// Expectation is how a test expects its runs to fail (Spec.Expect): their
+// first failure, the primary one the report leads with, must be of Kind,
+// and its message or detail must contain each of Contains.
+type Expectation struct {
+	// Kind is the failure's kind, such as check.SchedulerEjected or
+	// check.Stuck.
+	Kind check.Kind
+	// Contains are texts the failure's message or detail must each
+	// contain, such as "runnable task stall".
+	Contains []string
 }
 
 // Body is a test body. It runs inside the guest; an error fails the test.
@@ -155,6 +173,9 @@ func (s Spec) validate() error {
 	}
 	if s.Duration < 0 || s.Timeout < 0 || s.MemoryMB < 0 {
 		return fmt.Errorf("spec: negative Duration, Timeout or MemoryMB (%v, %v, %d)", s.Duration, s.Timeout, s.MemoryMB)
+	}
+	if s.Expect != nil && s.Expect.Kind == "" {
+		return fmt.Errorf("spec: Expect has no Kind; say which failure the test expects, such as check.SchedulerEjected")
 	}
 	if s.Watchdog > 0 && (s.Watchdog < time.Millisecond || s.Watchdog > 30*time.Second) {
 		return fmt.Errorf("spec: Watchdog %v: the kernel takes a stall watchdog timeout from 1 ms to 30 s (negative keeps the scheduler's own)", s.Watchdog)

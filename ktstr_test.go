@@ -243,6 +243,8 @@ func TestVM(t *testing.T) {
 		{"SchedulerNeeds", testSchedulerNeeds},
 		{"UserlandScheduler", testUserlandScheduler},
 		{"WorkerProgress", testWorkerProgress},
+		{"ExpectedFailureMet", testExpectedFailureMet},
+		{"ExpectedFailureNotMet", testExpectedFailureNotMet},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -295,5 +297,42 @@ func checkNothingLeftBehind(t *testing.T) {
 	shm, _ := filepath.Glob("/dev/shm/ktstr*")
 	if len(shm) > 0 {
 		t.Errorf("guest RAM files left in /dev/shm: %v", shm)
+	}
+}
+
+// testExpectedFailureMet is a detection test written with the public API:
+// a body that errors, expected, passes.
+func testExpectedFailureMet(t *testing.T) {
+	Run(t, Spec{NoGauntlet: true, Expect: &Expectation{Kind: check.Body, Contains: []string{"on purpose"}}},
+		func(*Ctx) error { return errors.New("failing on purpose") })
+}
+
+// testExpectedFailureNotMet runs a body that passes where a failure is
+// expected, and one that fails another way: the standard judge must fail
+// both, saying why, and their result files must say the expectation was
+// not met.
+func testExpectedFailureNotMet(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		body Body
+		want string
+	}{
+		{"Passes", func(*Ctx) error { return nil }, "not the expected failure: the run passed; the test expects a scheduler-ejected failure"},
+		{"OtherFailure", func(*Ctx) error { return errors.New("a body error") }, "not the expected failure: the run failed with body (a body error)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec := Spec{Expect: &Expectation{Kind: check.SchedulerEjected}}
+			vmTest(t, spec, c.body, func(t *testing.T, r *host.Outcome) {
+				var out strings.Builder
+				l := &host.WriterLogger{W: &out}
+				host.Report(l, r)
+				if !l.Failed || !strings.Contains(out.String(), c.want) {
+					t.Errorf("the standard judge failed %v, saying:\n%s\nwant a failure saying %q", l.Failed, out.String(), c.want)
+				}
+				if f := r.ResultFile(); f.Passed || f.Expect == nil || f.Expect.Met {
+					t.Errorf("result file: passed %v, expect %+v; want a failure with the expectation not met", f.Passed, f.Expect)
+				}
+			})
+		})
 	}
 }

@@ -206,6 +206,7 @@ func (s Spec) job(v variant, test, name string) host.Job {
 		MemoryMB:      s.MemoryMB,
 		Cmdline:       s.cmdline(),
 		Assert:        []check.Assert{sched.Assert, s.Assert},
+		Expect:        s.Expect.job(),
 		Deterministic: s.Deterministic,
 		Watchdog:      s.Watchdog,
 		CgroupParent:  sched.cgroupParent(),
@@ -216,6 +217,14 @@ func (s Spec) job(v variant, test, name string) host.Job {
 		j.BootTopology = &shape
 	}
 	return j
+}
+
+// job is the expectation as package host takes it; nil for none.
+func (e *Expectation) job() *host.Expectation {
+	if e == nil {
+		return nil
+	}
+	return &host.Expectation{Kind: e.Kind, Contains: e.Contains}
 }
 
 // cmdline is the guest kernel command line the test adds: for a sched_ext

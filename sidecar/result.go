@@ -67,6 +67,10 @@ type Result struct {
 	SkipReason string `json:"skip_reason,omitempty"`
 	// Failures are the failure messages, one per failed check or error.
 	Failures []string `json:"failures,omitempty"`
+	// Expect, when set, is the failure the test expected: Passed then
+	// tells whether the run failed that way, and Failures are how it
+	// failed.
+	Expect *Expect `json:"expect,omitempty"`
 
 	// Stats are the measured statistics, overall and per cgroup.
 	Stats Stats `json:"stats"`
@@ -253,4 +257,14 @@ type HostNoise struct {
 	LongestMS float64 `json:"longest_ms,omitempty"`
 	// Notes say which verdicts the held-off time was taken out of.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// Expect is the failure a test expected (ktstr.Spec.Expect).
+type Expect struct {
+	// Kind is the failure kind the first failure had to have, Contains
+	// the texts its message or detail had to contain.
+	Kind     string   `json:"kind"`
+	Contains []string `json:"contains,omitempty"`
+	// Met tells that the run failed that way.
+	Met bool `json:"met"`
 }

@@ -6,8 +6,10 @@
 package host
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ktstr-go/ktstr/check"
@@ -49,6 +51,9 @@ type Job struct {
 	Watchdog time.Duration
 	// CgroupParent is the cgroup the guest makes test cgroups in.
 	CgroupParent string
+	// Expect, when set, is the failure the run must end in: the standard
+	// judge then passes the test when it does and fails it otherwise.
+	Expect *Expectation
 
 	// Program, when set, is the guest program to run instead of the test
 	// Name (wire.Request.Program), with Args: one the binary registered
@@ -72,6 +77,38 @@ type Job struct {
 	// BootTimeout, when set, replaces the derived boot limit; tests use it
 	// to prove the retry of a boot that never reaches init.
 	BootTimeout time.Duration
+}
+
+// Expectation is a failure a Job expects: its first failure must be of
+// Kind, with each of Contains in its message or detail.
+type Expectation struct {
+	Kind     check.Kind
+	Contains []string
+}
+
+// Met reports whether the run's failures meet the expectation, and says
+// why not when they do not.
+func (e *Expectation) Met(fs []wire.Failure) (bool, string) {
+	want := string(e.Kind)
+	if len(e.Contains) > 0 {
+		want += fmt.Sprintf(" failure containing %q", e.Contains)
+	} else {
+		want += " failure"
+	}
+	if len(fs) == 0 {
+		return false, "the run passed; the test expects a " + want
+	}
+	f := fs[0]
+	if f.Kind != e.Kind {
+		return false, fmt.Sprintf("the run failed with %s (%s); the test expects a %s", f.Kind, f.Message, want)
+	}
+	text := f.Message + "\n" + f.Detail
+	for _, c := range e.Contains {
+		if !strings.Contains(text, c) {
+			return false, fmt.Sprintf("the run failed with %s, but its message does not contain %q: %s", f.Kind, c, f.Message)
+		}
+	}
+	return true, ""
 }
 
 // Terminal connects a guest's console to the user's terminal.

@@ -49,6 +49,11 @@ func (r *Outcome) ResultFile() sidecar.Result {
 	s.Sysctls = j.Scheduler.Sysctls
 	fs := r.Failures()
 	s.Passed = len(fs) == 0
+	if e := j.Expect; e != nil {
+		met, _ := e.Met(fs)
+		s.Expect = &sidecar.Expect{Kind: string(e.Kind), Contains: e.Contains, Met: met}
+		s.Passed = met
+	}
 	for _, f := range fs {
 		s.Failures = append(s.Failures, string(f.Kind)+": "+f.Message)
 	}

@@ -4,15 +4,15 @@
 // first failure's Kind) and text the failure's message or detail must
 // contain.
 //
-// Every case fails its VM run on purpose, so a test cannot simply pass
-// them to ktstr.Run. They are meant for a runner that boots the case and
-// compares the run's first failure with WantKind and WantText, such as the
-// root package's expectFailure:
+// Every case fails its VM run on purpose, so a test runs it expecting
+// that failure (Spec.Expect), and passes when the run fails that way:
 //
 //	bin, _ := faults.BuildScheduler(dir) // on the host only
 //	for _, c := range faults.FaultCases() {
 //		t.Run(c.Name, func(t *testing.T) {
-//			expectFailure(t, c.SpecFor(bin), c.Body, c.WantKind, c.WantText...)
+//			spec := c.SpecFor(bin)
+//			spec.Expect = &ktstr.Expectation{Kind: c.WantKind, Contains: c.WantText}
+//			ktstr.Run(t, spec, c.Body)
 //		})
 //	}
 //

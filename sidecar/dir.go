@@ -55,6 +55,31 @@ func TargetDir() string {
 	return filepath.Join(wd, "target")
 }
 
+// PackageDir returns the working directory relative to the module root
+// (the directory of the nearest go.mod above it), slash-separated: under
+// go test, the directory of the package whose test binary runs ("." for
+// the root package, "examples/schedulers"). It is "" outside a module.
+func PackageDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := wd; ; {
+		if st, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && !st.IsDir() {
+			rel, err := filepath.Rel(d, wd)
+			if err != nil {
+				return ""
+			}
+			return filepath.ToSlash(rel)
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
+}
+
 // RunsRoot returns the directory holding the run directories:
 // TargetDir()/ktstr.
 func RunsRoot() string { return filepath.Join(TargetDir(), "ktstr") }

@@ -38,6 +38,9 @@ type Result struct {
 	// TestName is the full go test name, subtests included
 	// ("TestTwoCgroups/1n2l2c1t").
 	TestName string `json:"test_name"`
+	// Package is the test's package directory relative to the module root
+	// ("examples/schedulers", "." for the root), for `ktstr test --replay`.
+	Package string `json:"package,omitempty"`
 	// Topology is the topology label ("1n2l2c1t").
 	Topology string `json:"topology"`
 	// Scheduler names the scheduler: "eevdf" or a sched_ext scheduler.

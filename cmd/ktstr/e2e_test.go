@@ -25,38 +25,11 @@ func TestCompareEndToEnd(t *testing.T) {
 	if _, err := kernel.Resolve(os.Getenv(env.Kernel), ""); err != nil {
 		t.Skipf("no kernel: %v", err)
 	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
 	src, err := os.ReadFile("testdata/e2e/e2e_test.go.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", []byte("module example.com/e2e\n\ngo 1.26\n\nrequire github.com/ktstr-go/ktstr v0.0.0\n\nreplace github.com/ktstr-go/ktstr => "+root+"\n"))
-	write("go.sum", sum)
-	write("e2e_test.go", src)
-	run := func(name string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	dir, write, run := scratchModule(t, "e2e_test.go", src)
 	run("git", "init", "-q")
 	run("go", "mod", "tidy")
 	run("git", "add", "-A")
@@ -82,4 +55,42 @@ func TestCompareEndToEnd(t *testing.T) {
 	if !strings.Contains(out.String(), "total_iterations") || !strings.Contains(out.String(), "REGRESSION") {
 		t.Errorf("the table does not show total_iterations as a regression")
 	}
+}
+
+// scratchModule makes a Go module in a temporary directory that requires
+// this tree's ktstr, with one file, name, holding src, and returns its
+// directory, a function writing a file there, and one running a command
+// there (failing t when it fails). It needs the module proxy for go mod
+// tidy, as a user's module would.
+func scratchModule(t *testing.T, name string, src []byte) (string, func(string, []byte), func(string, ...string) string) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", []byte("module example.com/e2e\n\ngo 1.26\n\nrequire github.com/ktstr-go/ktstr v0.0.0\n\nreplace github.com/ktstr-go/ktstr => "+root+"\n"))
+	write("go.sum", sum)
+	write(name, src)
+	run := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	return dir, write, run
 }

@@ -33,6 +33,10 @@ type testOptions struct {
 	junit    string
 	report   string
 	maxVCPUs string
+	// replay, when set, is the run whose failed variants to run again
+	// ("" for the latest); plan is its plan once read.
+	replay *string
+	plan   *replayPlan
 	// goArgs is what follows "--" (and any package patterns before it).
 	goArgs gotest.Args
 }
@@ -100,6 +104,14 @@ prints every variant that would run, by package.`,
 	f.BoolVar(&o.list, "list", false, "print the variants that would run, boot nothing")
 	f.StringVar(&o.junit, "junit", "", "write a JUnit XML report to FILE")
 	f.StringVar(&o.report, "report", "", "write the run's HTML report to FILE (see ktstr report)")
+	f.Func("replay", "run again exactly the variants that failed in run RUN (default: the latest), with the same kernels; the summary says which pass now", func(v string) error {
+		if v == "latest" {
+			v = ""
+		}
+		o.replay = &v
+		return nil
+	})
+	f.Lookup("replay").NoOptDefVal = "latest"
 	f.StringVar(&o.maxVCPUs, "max-vcpus", "", `largest vCPU count a gauntlet preset may have on this host (N or "unlimited")`)
 	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fmt.Errorf("%w; go test flags go after \"--\", as in ktstr test --kernel 7.3 -- -run TestX -v ./pkg", err)
@@ -150,7 +162,54 @@ func (o *testOptions) validate() error {
 			return errors.New("--kernel: empty")
 		}
 	}
+	if o.replay != nil {
+		return o.planReplay()
+	}
 	return nil
+}
+
+// planReplay reads the run to replay and sets the options to run exactly
+// its failed variants: their packages, their top-level tests (-run), their
+// names (KTSTR_ONLY) and the run's kernels.
+func (o *testOptions) planReplay() error {
+	if o.budget != "" || o.shard != "" || o.gauntlet || o.list || len(o.goArgs.Packages) > 0 || slices.ContainsFunc(o.goArgs.Flags, isRunFlag) {
+		return errors.New("--replay picks the variants itself: drop --budget, --shard, --gauntlet, --list, -run and the packages")
+	}
+	p, err := planReplay(sidecar.RunsRoot(), *o.replay)
+	if err != nil {
+		return fmt.Errorf("--replay: %w", err)
+	}
+	o.plan = p
+	if len(p.Failed) == 0 {
+		return nil
+	}
+	if now := sidecar.ProjectCommit("."); now != p.Commit {
+		fmt.Fprintf(os.Stderr, "ktstr: warning: run %s ran at project commit %s and this is %s; replaying its failed variants on this code\n", p.Run, p.Commit, now)
+	}
+	if len(o.kernels) == 0 {
+		o.kernels = p.Kernels
+	}
+	o.gauntlet = p.Gauntlet
+	o.goArgs.Flags = append([]string{"-run", p.RunPattern}, o.goArgs.Flags...)
+	// The packages are relative to the module root; go test runs here.
+	here := sidecar.PackageDir()
+	for _, pkg := range p.Packages {
+		rel, err := filepath.Rel(filepath.FromSlash(here), filepath.FromSlash(pkg))
+		if err != nil {
+			return fmt.Errorf("--replay: package %s: %w", pkg, err)
+		}
+		if rel != "." {
+			rel = "./" + filepath.ToSlash(rel)
+		}
+		o.goArgs.Packages = append(o.goArgs.Packages, rel)
+	}
+	return nil
+}
+
+// isRunFlag reports whether a go test flag selects tests by name.
+func isRunFlag(f string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+	return name == "run" || name == "test.run"
 }
 
 // testKernel is a resolved kernel and how the test binaries are told of it.
@@ -280,6 +339,12 @@ func testEnviron(base []string, o *testOptions, kernels []testKernel, runID stri
 	if o.maxVCPUs != "" {
 		set(env.MaxVCPUs, strings.TrimSpace(o.maxVCPUs))
 	}
+	if o.plan != nil {
+		set(env.Only, strings.Join(o.plan.Failed, "\n"))
+		// A directory of its own: a run's directory holds its newest
+		// run, and the replay must not wipe the run it replays.
+		set(env.SidecarDir, filepath.Join(sidecar.RunsRoot(), "replay-of-"+o.plan.Run))
+	}
 	set(env.RunID, runID)
 	if list {
 		set(env.List, "1")
@@ -302,6 +367,10 @@ func testOnTerminal() bool {
 
 // runTestCommand is `ktstr test`.
 func runTestCommand(ctx context.Context, o *testOptions) (int, error) {
+	if p := o.plan; p != nil && len(p.Failed) == 0 {
+		fmt.Fprintf(os.Stderr, "ktstr: run %s had no failed variants; nothing to replay\n", p.Run)
+		return 0, nil
+	}
 	terminal := testOnTerminal()
 	kernels, err := resolveTestKernels(ctx, o.kernels, os.Stderr, terminal)
 	if err != nil {
@@ -343,7 +412,13 @@ func runTestCommand(ctx context.Context, o *testOptions) (int, error) {
 	if terminal {
 		total = s.Count(ctx, testEnviron(os.Environ(), o, kernels, runID+"-list", true))
 	}
-	return s.Test(ctx, testEnviron(os.Environ(), o, kernels, runID, false), total)
+	code, err := s.Test(ctx, testEnviron(os.Environ(), o, kernels, runID, false), total)
+	if err == nil && o.plan != nil {
+		after, _ := sidecar.ReadDir(sidecar.RunsRoot())
+		after = slices.DeleteFunc(after, func(r sidecar.Result) bool { return r.RunID != runID })
+		replayOutcome(os.Stderr, o.plan, after)
+	}
+	return code, err
 }
 
 // prefixWriter writes each line to w with prefix.

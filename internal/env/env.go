@@ -23,6 +23,10 @@ const (
 	// VariantPrefix followed by its name; List=ListJSON prints each as
 	// VariantJSONPrefix followed by its description (the budget's pre-pass).
 	List = "KTSTR_LIST"
+	// Only lists, one per line, the exact names of the variants to run;
+	// every other is skipped (ktstr test --replay). Budget and shard do
+	// not apply then.
+	Only = "KTSTR_ONLY"
 	// MaxVCPUs overrides the host's vCPU limit for gauntlet presets.
 	MaxVCPUs = "KTSTR_MAX_VCPUS"
 	// Deterministic=1 runs every TCG variant in deterministic mode (-icount).

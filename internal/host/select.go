@@ -14,12 +14,25 @@ import (
 	"github.com/ktstr-go/ktstr/internal/gauntlet"
 )
 
-// selectVariants applies KTSTR_BUDGET_SECS and KTSTR_SHARD: it lists every
+// selectVariants applies KTSTR_ONLY, or KTSTR_BUDGET_SECS and KTSTR_SHARD:
+// KTSTR_ONLY names the variants to run outright. Otherwise it lists every
 // variant of this test binary without booting anything (a pre-pass of the
 // binary itself with KTSTR_LIST=json and the same flags), selects by
 // budget, then shards, and records the chosen names. With neither set it
 // does nothing.
 func selectVariants() error {
+	if only := os.Getenv(env.Only); only != "" {
+		names := map[string]bool{}
+		for _, n := range strings.Split(only, "\n") {
+			if n = strings.TrimSpace(n); n != "" {
+				names[n] = true
+			}
+		}
+		selection.Lock()
+		selection.names, selection.why = names, "not among the variants "+env.Only+" names"
+		selection.Unlock()
+		return nil
+	}
 	budgetStr, shardStr := os.Getenv(env.BudgetSecs), os.Getenv(env.Shard)
 	if (budgetStr == "" && shardStr == "") || os.Getenv(env.List) == env.ListJSON {
 		return nil

@@ -35,6 +35,7 @@ func (r *Outcome) ResultFile() sidecar.Result {
 	j := r.Job
 	s := sidecar.Result{
 		TestName:      j.Name,
+		Package:       sidecar.PackageDir(),
 		Topology:      j.Topology.String(),
 		Flags:         j.Variant.Profile.Flags,
 		Scheduler:     j.Scheduler.Name,

@@ -25,3 +25,30 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	}
 	walk(rootCmd())
 }
+
+// TestCompletion asks the command tree for completions as a shell does
+// (cobra's hidden __complete command): topology flags offer the gauntlet's
+// presets, and every VM command's --kernel and --scheduler complete.
+func TestCompletion(t *testing.T) {
+	complete := func(args ...string) string {
+		root := rootCmd()
+		var out strings.Builder
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(append([]string{cobra.ShellCompRequestCmd}, args...))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("__complete %q: %v", args, err)
+		}
+		return out.String()
+	}
+	for _, cmd := range []string{"shell", "run", "verifier"} {
+		if out := complete(cmd, "--topology", ""); !strings.Contains(out, "1n2l2c1t\n") {
+			t.Errorf("%s --topology completes to %q; want the presets", cmd, out)
+		}
+	}
+	for _, c := range [][]string{{"shell", "--kernel", ""}, {"run", "--scheduler", ""}, {"test", "--kernel", ""}} {
+		if out := complete(c...); strings.Contains(out, "ShellCompDirectiveError") {
+			t.Errorf("%q: %s", c, out)
+		}
+	}
+}

@@ -57,6 +57,14 @@ they need (kernel, sched) and reads their results (stats, report).`,
 	}
 	root.AddCommand(kernelCmd(), schedCmd(), statsCmd(), reportCmd(), testCmd(), scenariosCmd(),
 		soakCmd(), shellCmd(), runCmd(), verifierCmd())
+	var complete func(*cobra.Command)
+	complete = func(c *cobra.Command) {
+		completeVMFlags(c)
+		for _, sub := range c.Commands() {
+			complete(sub)
+		}
+	}
+	complete(root)
 	// Cobra's completion command, made now to give it an example.
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

@@ -45,7 +45,8 @@ When the scheduler fails to load, it prints why, with the scheduler's own
 output (libbpf's verifier log among it), and exits 1.`,
 		Example: `  ktstr verifier scx_qmap
   ktstr verifier ./build/scx_mine --topology 2n2l2c1t -- --slice-us 5000`,
-		Args: oneBeforeDash("scheduler"),
+		Args:              oneBeforeDash("scheduler"),
+		ValidArgsFunction: completeSchedulers,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.scheduler = args[0]
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {

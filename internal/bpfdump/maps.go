@@ -34,6 +34,9 @@ type Map struct {
 	Total int
 	// Skipped, when set, says why the map's contents are not shown.
 	Skipped string
+	// Note, when set, says something of the entries shown: that there is
+	// no BTF for them, or that only some were read.
+	Note string
 }
 
 // Entry is one key and its value.
@@ -138,10 +141,13 @@ func (m *Map) render(lim Limits) string {
 		if hidden > 0 {
 			fmt.Fprintf(&b, "  (and %s: format strings and the like)\n", plural(hidden, "function-local static", "function-local statics"))
 		}
-	case m.Value == nil:
-		b.WriteString("  (no BTF: its loader gave the sizes of its keys and values, not their types, so each is shown as a number, or as bytes)\n")
-		m.renderEntries(&b, p, lim.Entries)
 	default:
+		if m.Value == nil {
+			b.WriteString("  (no BTF: its loader gave the sizes of its keys and values, not their types, so each is shown as a number, or as bytes)\n")
+		}
+		if m.Note != "" {
+			b.WriteString("  (" + m.Note + ")\n")
+		}
 		m.renderEntries(&b, p, lim.Entries)
 	}
 	return b.String()

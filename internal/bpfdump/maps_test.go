@@ -104,6 +104,7 @@ func TestRenderNotShown(t *testing.T) {
 			Entries: []Entry{{Key: bytesOf(uint32(0)), Values: [][]byte{bytesOf(uint64(5)), bytesOf(uint64(6))}}}},
 		{ID: 5, Name: "empty", Type: ebpf.Hash, KeySize: 4, ValueSize: 8, Key: tU32, Value: tU64},
 		{ID: 6, Name: "task_ctxs", Type: ebpf.TaskStorage, KeySize: 4, ValueSize: 8, Key: tS32, Value: tU64, Total: 1,
+			Note:    "read in part: 40 of 90 tasks looked up before the copy's 1s were up",
 			Entries: []Entry{{Label: "tid 114 (init)", Values: [][]byte{bytesOf(uint64(77))}}}},
 	}, DefaultLimits)
 	want := `ktstr_ops (map 3, StructOpsMap)
@@ -114,6 +115,7 @@ raw (map 4, PerCPUArray, 1 entry, 4 bytes → 8 bytes)
 empty (map 5, Hash, 0 entries, u32 → u64)
   (empty)
 task_ctxs (map 6, TaskStorage, 1 entry, s32 → u64)
+  (read in part: 40 of 90 tasks looked up before the copy's 1s were up)
   tid 114 (init) → 77
 `
 	if got != want {

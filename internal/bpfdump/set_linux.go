@@ -3,11 +3,13 @@
 package bpfdump
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -109,16 +111,34 @@ func (s *Set) Snapshot() *Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	snap := &Snapshot{notes: slices.Clone(s.notes)}
-	for _, h := range s.maps {
+	// Single-entry arrays (the global variables) first, storage maps
+	// last: reading one of those looks up every task or cgroup in the
+	// system.
+	maps := slices.Clone(s.maps)
+	slices.SortStableFunc(maps, func(a, b *held) int { return cmp.Compare(readOrder(a), readOrder(b)) })
+	deadline := time.Now().Add(snapshotBudget)
+	for _, h := range maps {
 		m := Map{
 			ID: h.info.ID, Name: unix.ByteSliceToString(h.info.Name[:]), Type: h.m.Type(),
 			KeySize: h.info.KeySize, ValueSize: h.info.ValueSize, MaxEntries: h.info.MaxEntries, Frozen: h.frozen,
 		}
-		s.read(h.m, &m)
+		s.read(h.m, &m, deadline)
 		snap.maps = append(snap.maps, m)
 		snap.held = append(snap.held, h)
 	}
 	return snap
+}
+
+// readOrder ranks a map for reading: the sooner, the nearer the moment
+// asked for.
+func readOrder(h *held) int {
+	switch t := h.m.Type(); {
+	case t == ebpf.Array && h.info.MaxEntries == 1:
+		return 0
+	case t == ebpf.TaskStorage || t == ebpf.CgroupStorage:
+		return 2
+	}
+	return 1
 }
 
 // Render formats the snapshot through the maps' BTF within lim, in the

@@ -85,7 +85,7 @@ func startMonitor(req *wire.Request) {
 			fmt.Fprintf(os.Stderr, "ktstr: sched_ext dump for the host monitor: %v\n", err)
 		}
 		if s := attached.Load(); s != nil {
-			s.maps.Load().capture("when the host monitor first saw a limit exceeded (" + r.Text + ")")
+			s.maps.Load().capture("when the host monitor first saw a limit exceeded: " + r.Text)
 		}
 	})
 	if err := session.port.Send(wire.Message{Kind: wire.KindSymbols, Symbols: syms}); err != nil {

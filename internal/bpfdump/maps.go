@@ -204,7 +204,7 @@ func (m *Map) renderEntries(b *strings.Builder, p printer, limit int) {
 		total = int(m.MaxEntries)
 	}
 	switch {
-	case len(m.Entries) == 0 && total == 0:
+	case len(m.Entries) == 0 && total == 0 && m.Note == "":
 		b.WriteString("  (empty)\n")
 	case n < total:
 		fmt.Fprintf(b, "  … %s not shown (%d of %d shown)\n", plural(total-n, "more entry", "more entries"), n, total)

@@ -240,6 +240,7 @@ func TestVM(t *testing.T) {
 		{"SchedulerEjected", testSchedulerEjected},
 		{"WatchdogForced", testWatchdogForced},
 		{"VerifierFigures", testVerifierFigures},
+		{"SchedulerVars", testSchedulerVars},
 		{"SchedulerNeeds", testSchedulerNeeds},
 		{"UserlandScheduler", testUserlandScheduler},
 		{"WorkerProgress", testWorkerProgress},

@@ -76,6 +76,21 @@ func TestMonitorSeesStall(t *testing.T) {
 		if !strings.Contains(f.Detail, "Debug dump triggered by SysRq-D") {
 			t.Errorf("no SysRq-D dump with the monitor's failure:\n%s", f.Detail)
 		}
+		// The scheduler's own state, read at the same moment: its
+		// variables by name, the stall fault's cgroup among them.
+		md := r.Result.SchedulerMaps
+		switch {
+		case md == nil:
+			t.Error("no scheduler maps with the failure")
+		case !strings.HasPrefix(md.When, "when the host monitor first saw a limit exceeded: "):
+			t.Errorf("scheduler maps read %s; want them read when the monitor saw the stall", md.When)
+		default:
+			for _, re := range []string{`(?m)^\.bss \(map \d+, Array, \.bss\)$`, `(?m)^  stall_cgid = [1-9]\d*$`, `(?m)^    stalled: [1-9]\d*$`, `(?m)^  cgroup_faults = true$`} {
+				if !regexp.MustCompile(re).MatchString(md.Text) {
+					t.Errorf("the scheduler maps do not match %s:\n%s", re, md.Text)
+				}
+			}
+		}
 		t.Logf("got, as wanted: %s (flagged at +%v)", f.Message, r.Monitor.Flagged.At.Round(100*time.Millisecond))
 	})
 }

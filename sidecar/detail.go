@@ -154,6 +154,11 @@ type Logs struct {
 	// Dump is the sched_ext debug dump taken when the host monitor first
 	// saw a limit exceeded.
 	Dump string `json:"dump,omitempty"`
+	// SchedulerMaps is the sched_ext scheduler's BPF maps, rendered
+	// through their BTF, as the guest read them nearest the failure; its
+	// first line says when. Unlike the other texts it keeps its start:
+	// the global variables come first.
+	SchedulerMaps string `json:"scheduler_maps,omitempty"`
 	// Console is the end of the kernel console, kept for failed runs.
 	Console string `json:"console,omitempty"`
 }

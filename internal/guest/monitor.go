@@ -73,15 +73,19 @@ func startMonitor(req *wire.Request) {
 		fmt.Fprintf(os.Stderr, "ktstr: host monitor off: reading /proc/kallsyms: %v\n", err)
 		return
 	}
-	session.port.Handle(wire.KindDump, func(wire.Reply) {
+	session.port.Handle(wire.KindDump, func(r wire.Reply) {
 		// SysRq-D dumps the sched_ext scheduler's state into the trace
 		// buffer (sched_ext_dump events) without unloading it; with no
-		// scheduler attached it does nothing.
+		// scheduler attached it does nothing. The scheduler's own maps
+		// are copied right after, for the same moment.
 		if req.Scheduler == nil || dumped.Swap(true) {
 			return
 		}
 		if err := os.WriteFile("/proc/sysrq-trigger", []byte("D"), 0); err != nil {
 			fmt.Fprintf(os.Stderr, "ktstr: sched_ext dump for the host monitor: %v\n", err)
+		}
+		if s := attached.Load(); s != nil {
+			s.maps.Load().capture("when the host monitor first saw a limit exceeded: " + r.Text)
 		}
 	})
 	if err := session.port.Send(wire.Message{Kind: wire.KindSymbols, Symbols: syms}); err != nil {

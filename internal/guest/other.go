@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/bpfdump"
 	"github.com/ktstr-go/ktstr/internal/env"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/work"
@@ -64,6 +65,12 @@ func (*Scheduler) PID() int { return 0 }
 
 // Check returns nil off Linux.
 func (*Scheduler) Check() *wire.Failure { return nil }
+
+// DumpMaps fails off Linux.
+func (*Scheduler) DumpMaps() (string, error) { return "", errNotLinux }
+
+// Var fails off Linux.
+func (*Scheduler) Var(string) (*bpfdump.Var, error) { return nil, errNotLinux }
 
 // Workers is a group of worker processes; off Linux there are none.
 type Workers struct{}

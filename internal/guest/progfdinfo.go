@@ -18,14 +18,25 @@ import (
 // struct_ops map and a struct_ops link a map_id (testdata/fdinfo-scx_simple
 // is a real one).
 
+// processFDs is what a process's fdinfo shows of the BPF objects it
+// holds; each list sorted, each id once.
+type processFDs struct {
+	// progs are the programs of its program fds and of its BPF links
+	// that hold one.
+	progs []uint32
+	// maps are the maps of its map fds and of its struct_ops links.
+	maps []uint32
+	// structOps are those maps that are sched_ext struct_ops maps.
+	structOps []uint32
+}
+
 // processBPF lists what the fdinfo directory dir (/proc/<pid>/fdinfo)
-// shows of BPF objects: the programs of its program fds and of its BPF
-// links that hold one, and its sched_ext struct_ops maps (held directly or
-// through a struct_ops link); each list sorted, each id once.
-func processBPF(dir string) (progs, structOps []uint32, err error) {
+// shows of BPF objects.
+func processBPF(dir string) (processFDs, error) {
+	var p processFDs
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, err
+		return p, err
 	}
 	for _, e := range ents {
 		f, err := os.Open(filepath.Join(dir, e.Name()))
@@ -35,18 +46,23 @@ func processBPF(dir string) (progs, structOps []uint32, err error) {
 		fi, err := parseFdinfo(f)
 		f.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s/%s: %w", dir, e.Name(), err)
+			return processFDs{}, fmt.Errorf("%s/%s: %w", dir, e.Name(), err)
 		}
 		if fi.progID != 0 {
-			progs = append(progs, fi.progID)
+			p.progs = append(p.progs, fi.progID)
+		}
+		if fi.mapID != 0 {
+			p.maps = append(p.maps, fi.mapID)
 		}
 		if fi.structOpsMap != 0 {
-			structOps = append(structOps, fi.structOpsMap)
+			p.structOps = append(p.structOps, fi.structOpsMap)
 		}
 	}
-	slices.Sort(progs)
-	slices.Sort(structOps)
-	return slices.Compact(progs), slices.Compact(structOps), nil
+	for _, l := range []*[]uint32{&p.progs, &p.maps, &p.structOps} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
+	return p, nil
 }
 
 // fdinfo is what one /proc/<pid>/fdinfo/<fd> file tells of BPF objects;
@@ -54,8 +70,9 @@ func processBPF(dir string) (progs, structOps []uint32, err error) {
 type fdinfo struct {
 	// progID is a program fd's program, or the program a BPF link holds.
 	progID uint32
-	// structOpsMap is a struct_ops map fd's map, or the map a struct_ops
-	// link holds.
+	// mapID is a map fd's map, or the map a struct_ops link holds.
+	mapID uint32
+	// structOpsMap is mapID when that is a struct_ops map.
 	structOpsMap uint32
 }
 
@@ -91,10 +108,13 @@ func parseFdinfo(r io.Reader) (fdinfo, error) {
 	if fi.progID, err = id("prog_id"); err != nil {
 		return fdinfo{}, err
 	}
-	if fields["map_type"] == bpfMapTypeStructOps || fields["link_type"] == "struct_ops" {
-		if fi.structOpsMap, err = id("map_id"); err != nil {
+	if _, isMap := fields["map_type"]; isMap || fields["link_type"] == "struct_ops" {
+		if fi.mapID, err = id("map_id"); err != nil {
 			return fdinfo{}, err
 		}
+	}
+	if fields["map_type"] == bpfMapTypeStructOps || fields["link_type"] == "struct_ops" {
+		fi.structOpsMap = fi.mapID
 	}
 	return fi, nil
 }

@@ -44,6 +44,9 @@ type schedPrograms struct {
 	runStats io.Closer
 	held     []heldProgram
 	notes    []string
+	// mapIDs are the maps the scheduler's process held fds of when its
+	// programs were found.
+	mapIDs []uint32
 }
 
 type heldProgram struct {
@@ -89,12 +92,14 @@ func (sp *schedPrograms) open(pid int) {
 	if sp == nil {
 		return
 	}
-	byFD, maps, err := processBPF(fmt.Sprintf("/proc/%d/fdinfo", pid))
+	fds, err := processBPF(fmt.Sprintf("/proc/%d/fdinfo", pid))
 	if err != nil {
 		sp.note("BPF programs unknown: %v", err)
 		return
 	}
-	sp.hold(byFD)
+	sp.mapIDs = fds.maps
+	maps := fds.structOps
+	sp.hold(fds.progs)
 	callbacks := slices.ContainsFunc(sp.held, func(h heldProgram) bool { return h.prog.Type() == ebpf.StructOps })
 	if len(maps) > 0 && !callbacks {
 		byMap, err := structOpsProgramIDs(maps)
@@ -131,12 +136,12 @@ func (sp *schedPrograms) hold(ids []uint32) {
 // both ways the harness has: byFD through its program and link fds, byMap
 // through its sched_ext struct_ops maps. Each is sorted.
 func ProgramIDs(pid int) (byFD, byMap []uint32, err error) {
-	byFD, maps, err := processBPF(fmt.Sprintf("/proc/%d/fdinfo", pid))
+	fds, err := processBPF(fmt.Sprintf("/proc/%d/fdinfo", pid))
 	if err != nil {
 		return nil, nil, err
 	}
-	byMap, err = structOpsProgramIDs(maps)
-	return byFD, byMap, err
+	byMap, err = structOpsProgramIDs(fds.structOps)
+	return fds.progs, byMap, err
 }
 
 // programFigures reads prog's name, type, sizes and verified instructions,
@@ -166,6 +171,29 @@ func programFigures(id uint32, prog *ebpf.Program) (wire.BPFProgram, []string) {
 		fig.JitedBytes = n
 	}
 	return fig, notes
+}
+
+// allMapIDs returns the maps the scheduler's process held and those its
+// held programs use, sorted, each once: a loader may close the fds of maps
+// only its programs use.
+func (sp *schedPrograms) allMapIDs() []uint32 {
+	if sp == nil {
+		return nil
+	}
+	ids := slices.Clone(sp.mapIDs)
+	for _, h := range sp.held {
+		info, err := h.prog.Info()
+		if err != nil {
+			continue
+		}
+		if used, ok := info.MapIDs(); ok {
+			for _, id := range used {
+				ids = append(ids, uint32(id))
+			}
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // readRuns reads each held program's run count and run time.

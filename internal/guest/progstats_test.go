@@ -17,17 +17,20 @@ import (
 // link holding program 7, a struct_ops link and the struct_ops map (id 8),
 // six other maps, its BTF, /dev/null and two pipes.
 func TestProcessBPF(t *testing.T) {
-	progs, maps, err := processBPF("testdata/fdinfo-scx_simple")
+	fds, err := processBPF("testdata/fdinfo-scx_simple")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []uint32{7, 9, 10, 11, 12, 13, 14, 15, 16}; !slices.Equal(progs, want) {
-		t.Errorf("programs %v, want %v", progs, want)
+	if want := []uint32{7, 9, 10, 11, 12, 13, 14, 15, 16}; !slices.Equal(fds.progs, want) {
+		t.Errorf("programs %v, want %v", fds.progs, want)
 	}
-	if want := []uint32{8}; !slices.Equal(maps, want) {
-		t.Errorf("struct_ops maps %v, want %v", maps, want)
+	if want := []uint32{2, 4, 5, 6, 7, 8}; !slices.Equal(fds.maps, want) {
+		t.Errorf("maps %v, want %v", fds.maps, want)
 	}
-	if _, _, err := processBPF("testdata/no-such-dir"); err == nil {
+	if want := []uint32{8}; !slices.Equal(fds.structOps, want) {
+		t.Errorf("struct_ops maps %v, want %v", fds.structOps, want)
+	}
+	if _, err := processBPF("testdata/no-such-dir"); err == nil {
 		t.Error("a missing directory gave no error")
 	}
 }
@@ -42,9 +45,9 @@ func TestParseFdinfo(t *testing.T) {
 			want: fdinfo{progID: 16}},
 		{name: "tracing link", text: "link_type:\ttracing\nlink_id:\t1\nprog_tag:\t2e513880f9b67fde\nprog_id:\t7\nattach_type:\t24\n",
 			want: fdinfo{progID: 7}},
-		{name: "struct_ops link", text: "link_type:\tstruct_ops\nlink_id:\t2\nmap_id:\t8\n", want: fdinfo{structOpsMap: 8}},
-		{name: "struct_ops map", text: "map_type:\t26\nkey_size:\t4\nvalue_size:\t576\nmap_id:\t8\nfrozen:\t0\n", want: fdinfo{structOpsMap: 8}},
-		{name: "array map", text: "map_type:\t2\nkey_size:\t4\nmap_id:\t4\n"},
+		{name: "struct_ops link", text: "link_type:\tstruct_ops\nlink_id:\t2\nmap_id:\t8\n", want: fdinfo{mapID: 8, structOpsMap: 8}},
+		{name: "struct_ops map", text: "map_type:\t26\nkey_size:\t4\nvalue_size:\t576\nmap_id:\t8\nfrozen:\t0\n", want: fdinfo{mapID: 8, structOpsMap: 8}},
+		{name: "array map", text: "map_type:\t2\nkey_size:\t4\nmap_id:\t4\n", want: fdinfo{mapID: 4}},
 		{name: "btf", text: "pos:\t0\nflags:\t02000000\nbtf_id:\t14\n"},
 		{name: "file", text: "pos:\t0\nflags:\t0100000\nmnt_id:\t30\nino:\t4\n"},
 		{name: "empty"},

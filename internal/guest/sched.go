@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,8 +52,11 @@ type Scheduler struct {
 	exited  chan struct{}
 	exitErr error
 	report  wire.SchedulerReport
-	// bpf follows its BPF programs (progstats.go); nil until attached.
-	bpf *schedPrograms
+	// bpf follows its BPF programs (progstats.go) and maps holds its
+	// BPF maps (schedmaps.go); nil until attached. maps is atomic: the
+	// watching goroutine starts before the maps are found.
+	bpf  *schedPrograms
+	maps atomic.Pointer[schedMaps]
 
 	mu       sync.Mutex
 	left     string // first state other than "enabled" seen while watching
@@ -85,6 +89,7 @@ func StartScheduler(spec wire.Scheduler) (*Scheduler, *wire.Failure) {
 	}
 	s.bpf = progs
 	s.bpf.open(s.PID())
+	s.maps.Store(openSchedMaps(s.bpf))
 	return s, nil
 }
 
@@ -195,9 +200,10 @@ func (s *Scheduler) watch() {
 		if st := SchedExtState(); st != "enabled" && s.left == "" {
 			s.left, s.leftAt = st, time.Now()
 		}
-		done := s.left != ""
+		left := s.left
 		s.mu.Unlock()
-		if done {
+		if left != "" {
+			s.maps.Load().capture(fmt.Sprintf("when the harness saw sched_ext leave \"enabled\" (for %q)", left))
 			return
 		}
 	}
@@ -277,6 +283,7 @@ func (s *Scheduler) Stop() wire.SchedulerReport {
 			time.Sleep(20 * time.Millisecond)
 		}
 		s.report.FinalState = SchedExtState()
+		s.maps.Load().close()
 		s.report.Programs, s.report.ProgramNotes = s.bpf.close()
 		s.fill()
 	})

@@ -54,6 +54,8 @@ func runBody(res *wire.Result, newBody func(*Env) Body) {
 			return
 		}
 		env.Scheduler = s
+		attached.Store(s)
+		defer attached.Store(nil)
 		fmt.Printf("ktstr: scheduler %s attached after %v (ops %q)\n", req.Scheduler.Name, s.AttachAfter().Round(time.Millisecond), s.Ops())
 		s.SetWatchdog(watchdogInForce(req.Scheduler.Watchdog, s))
 		fmt.Printf("ktstr: stall watchdog %s\n", s.Watchdog())
@@ -79,6 +81,7 @@ func runBody(res *wire.Result, newBody func(*Env) Body) {
 	body.Finish(res)
 	res.MonitorDump = monitorDump()
 	if sched != nil {
+		res.SchedulerMaps = sched.maps.Load().failureDump(len(res.Failures) > 0)
 		rep := sched.Stop()
 		res.Scheduler = &rep
 		if rep.FinalState != "disabled" && rep.FinalState != "" {

@@ -110,6 +110,9 @@ func Report(t Logger, r *Outcome) {
 	if sec := r.MonitorReport(); sec != "" && (failed || verbose()) {
 		t.Logf("--- monitor ---\n%s", strings.TrimRight(sec, "\n"))
 	}
+	if res := r.Result; res != nil && res.SchedulerMaps != nil && (failed || verbose()) {
+		t.Logf("--- scheduler maps (read %s) ---\n%s", res.SchedulerMaps.When, strings.TrimRight(res.SchedulerMaps.Text, "\n"))
+	}
 	if r.MonitorOff != "" {
 		t.Log("ktstr: " + r.MonitorOff)
 	}

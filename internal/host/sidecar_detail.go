@@ -119,6 +119,9 @@ func (o *Outcome) sidecarLogs(failed bool) *sidecar.Logs {
 			l.SchedulerRetried = s.Retried
 		}
 		l.Dump = cut(strings.Join(res.MonitorDump, "\n"))
+		if md := res.SchedulerMaps; md != nil {
+			l.SchedulerMaps = logtail.FirstBytes("read "+md.When+"\n"+strings.TrimRight(md.Text, "\n"), sidecar.MaxLogBytes)
+		}
 	}
 	if fs := o.Failures(); len(fs) > 0 {
 		l.Detail = cut(fs[0].Detail)

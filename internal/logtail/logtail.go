@@ -52,3 +52,17 @@ func LastBytes(s string, n int) string {
 	}
 	return fmt.Sprintf("[… %d bytes before this left out]\n", cut) + s[cut:]
 }
+
+// FirstBytes returns about the first n bytes of s: when it cuts, it ends
+// at a line if one ends within 200 bytes before the cut, with a note of
+// how much was left out.
+func FirstBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	if i := strings.LastIndexByte(s[max(0, cut-200):cut], '\n'); i >= 0 {
+		cut = max(0, cut-200) + i + 1
+	}
+	return s[:cut] + fmt.Sprintf("[… %d bytes after this left out]", len(s)-cut)
+}

@@ -57,3 +57,15 @@ func TestLastBytes(t *testing.T) {
 		t.Errorf("LastBytes = %q, want %q", got, want)
 	}
 }
+
+func TestFirstBytes(t *testing.T) {
+	if got := FirstBytes("short", 10); got != "short" {
+		t.Errorf("FirstBytes of a short text = %q", got)
+	}
+	s := strings.Repeat("0123456789\n", 10) // 110 bytes
+	got := FirstBytes(s, 25)
+	want := "0123456789\n0123456789\n[… 88 bytes after this left out]"
+	if got != want {
+		t.Errorf("FirstBytes = %q, want %q", got, want)
+	}
+}

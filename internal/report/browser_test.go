@@ -107,6 +107,7 @@ func TestBrowserRun(t *testing.T) {
 		"<h1>ktstr run fixture</h1>", `<h2 id="run-h">The run</h2>`, `<h2 id="variants-h">Test variants</h2>`,
 		"TestStall/1n1l4c1t</h3>", "<h4>Why it failed</h4>", "<h4>Steps</h4>", "<h4>Throughput per cgroup</h4>",
 		"<h4>Checks against their limits</h4>", "<h4>Workers</h4>", "<h4>What the host monitor saw</h4>", "<h4>BPF programs</h4>", "<h4>Logs</h4>",
+		"The scheduler's BPF maps, read nearest the failure", "stall_cgid = 4242",
 		"✗ over", "✓ within", "bad.ktstr.json",
 	} {
 		if !strings.Contains(dom, want) {

@@ -234,6 +234,7 @@ func logViews(v *sidecar.Result) []logView {
 	add("The scheduler's first start, which failed (it was started once more)", l.SchedulerRetried)
 	add(sched, l.Scheduler)
 	add("sched_ext dump, taken when the host monitor first saw a limit exceeded", l.Dump)
+	add("The scheduler's BPF maps, read nearest the failure (the first line says when)", l.SchedulerMaps)
 	add("Kernel console, last lines", l.Console)
 	return out
 }

@@ -250,9 +250,23 @@ type Result struct {
 	// MonitorDump is the sched_ext dump the guest took when the host
 	// monitor asked (KindDump), one line per entry.
 	MonitorDump []string `json:"monitor_dump,omitempty"`
+	// SchedulerMaps is the sched_ext scheduler's BPF maps as the guest
+	// read them nearest a failure; nil when the run did not fail with a
+	// scheduler attached.
+	SchedulerMaps *MapDump `json:"scheduler_maps,omitempty"`
 	// ExitStatus is a Request.Program's exit status, such as the status of
 	// the command the ktstr command's shell ran with --exec.
 	ExitStatus int `json:"exit_status,omitempty"`
+}
+
+// MapDump is a scheduler's BPF maps as read at one moment, rendered
+// through their BTF (package bpfdump).
+type MapDump struct {
+	// When says at which moment they were read: "when the host monitor
+	// first saw a limit exceeded (...)".
+	When string `json:"when"`
+	// Text is the maps, one heading per map and its contents below.
+	Text string `json:"text"`
 }
 
 // Failure is one reason a test failed.

@@ -71,6 +71,7 @@ const (
 	ktstrVarStarveBelowWeight = "starve_below_weight"
 	ktstrVarStats             = "stats"
 	ktstrVarStopAfterNs       = "stop_after_ns"
+	ktstrVarStopDispatch      = "stop_dispatch"
 	ktstrVarUei               = "uei"
 	ktstrVarVtimeNow          = "vtime_now"
 )
@@ -156,6 +157,7 @@ type ktstrVariableSpecs struct {
 	StarveBelowWeight *ebpf.VariableSpec `ebpf:"starve_below_weight"`
 	Stats             *ebpf.VariableSpec `ebpf:"stats"`
 	StopAfterNs       *ebpf.VariableSpec `ebpf:"stop_after_ns"`
+	StopDispatch      *ebpf.VariableSpec `ebpf:"stop_dispatch"`
 	Uei               *ebpf.VariableSpec `ebpf:"uei"`
 	VtimeNow          *ebpf.VariableSpec `ebpf:"vtime_now"`
 }
@@ -211,6 +213,7 @@ type ktstrVariables struct {
 	StarveBelowWeight *ebpf.Variable `ebpf:"starve_below_weight"`
 	Stats             *ebpf.Variable `ebpf:"stats"`
 	StopAfterNs       *ebpf.Variable `ebpf:"stop_after_ns"`
+	StopDispatch      *ebpf.Variable `ebpf:"stop_dispatch"`
 	Uei               *ebpf.Variable `ebpf:"uei"`
 	VtimeNow          *ebpf.Variable `ebpf:"vtime_now"`
 }

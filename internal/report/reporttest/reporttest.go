@@ -93,6 +93,7 @@ func Failing(name string, cpus, points int) sidecar.Result {
 		SchedulerRetried: "scheduler ktstrsched exited before attaching: exit status 1 (Failed to load skel)",
 		Detail:           "sched_ext: BPF scheduler \"ktstrsched\" disabled (runnable task stall)",
 		Dump:             "ktstrsched: root\nDebug dump triggered by SysRq-D\nCPU 0 : nr_run=4",
+		SchedulerMaps:    "read when the host monitor first saw a limit exceeded\nktstr.bss (map 12, Array, .bss)\n  stall_cgid = 4242\n  stats = {enqueued: 3571, dispatched: 3560}",
 		Console:          "[   21.1] sysrq: Trigger sched_ext debug dump\n[   30.4] reboot: Power down",
 	}
 	r.BPF = &sidecar.BPF{

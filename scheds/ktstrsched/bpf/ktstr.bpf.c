@@ -15,6 +15,10 @@
  *                           dispatched: the kernel's watchdog ejects the
  *                           scheduler with "runnable task stall".
  *   stop_after_ns       (b) after this long nothing is dispatched any more.
+ *   stop_dispatch       (b') while true nothing is dispatched: not set by
+ *                           the loader but written from outside while the
+ *                           scheduler runs (ktstr's ctx.SchedulerVar), so a
+ *                           test turns the stall on at the moment it picks.
  *   escape_cgid         (c) tasks of this cgroup are dispatched to a CPU
  *                           outside their allowed CPUs (their cpuset); the
  *                           kernel refuses such a dispatch and ejects the
@@ -93,6 +97,9 @@ volatile u64 escape_cgid;
 volatile u64 pin_cgid;
 volatile u64 slow_cgid;
 
+/* Fault (b'): written from outside, through the .bss map. */
+volatile bool stop_dispatch;
+
 u64 start_ns;
 u64 vtime_now;
 
@@ -166,7 +173,7 @@ static __always_inline u64 since_start(void)
 
 static __always_inline bool stopped(void)
 {
-	return stop_after_ns && since_start() >= stop_after_ns;
+	return stop_dispatch || (stop_after_ns && since_start() >= stop_after_ns);
 }
 
 /* time_faults raises faults (e) and (e') once their time has come. */
@@ -502,8 +509,8 @@ void BPF_STRUCT_OPS(ktstr_dump, struct scx_dump_ctx *dctx)
 		     scx_bpf_dsq_nr_queued(LOW_DSQ), scx_bpf_dsq_nr_queued(SLOW_DSQ));
 	scx_bpf_dump("ktstr: faults: stall cgroup %llu, escape cgroup %llu, pin cgroup %llu, slow cgroup %llu\n",
 		     stall_cgid, escape_cgid, pin_cgid, slow_cgid);
-	scx_bpf_dump("ktstr: faults: stop after %llu ns, starve below weight %u, slow %llu ns, one cpu %d\n",
-		     stop_after_ns, starve_below_weight, slow_ns, one_cpu);
+	scx_bpf_dump("ktstr: faults: stop after %llu ns, stop dispatch %d, starve below weight %u, slow %llu ns, one cpu %d\n",
+		     stop_after_ns, stop_dispatch, starve_below_weight, slow_ns, one_cpu);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(ktstr_init)

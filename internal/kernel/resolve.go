@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/kconfig"
+	"github.com/ktstr-go/ktstr/internal/kernel/srctree"
 )
 
 // Support says whether a kernel has a feature, when that can be told.
@@ -57,6 +60,9 @@ type Kernel struct {
 	Source string
 	// Meta is the cache metadata; nil outside the cache.
 	Meta *Metadata
+	// Notes are what a person should know about the choice, one line each:
+	// e.g. that a source tree's build in the cache is stale.
+	Notes []string
 }
 
 // BootImage returns what to pass to QEMU's -kernel: the vmlinux when it has
@@ -116,7 +122,7 @@ func Resolve(spec, cacheDir string) (*Kernel, error) {
 
 	var tried []string
 	if _, err := os.Stat(spec); err == nil {
-		k, err := resolvePath(spec)
+		k, err := resolvePath(spec, cacheDir)
 		var damaged *DamagedError
 		if err == nil || errors.As(err, &damaged) {
 			return k, err
@@ -199,7 +205,7 @@ func (e *Entry) Kernel() *Kernel {
 }
 
 // resolvePath handles a spec naming an existing file or directory.
-func resolvePath(p string) (*Kernel, error) {
+func resolvePath(p, cacheDir string) (*Kernel, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return nil, err
@@ -217,23 +223,34 @@ func resolvePath(p string) (*Kernel, error) {
 			}
 			return e.Kernel(), nil
 		}
-		return resolveTree(abs)
+		return resolveTree(abs, cacheDir)
 	}
 	// A bzImage inside a tree: use the whole tree (vmlinux, .config).
 	if strings.HasSuffix(abs, filepath.Join("arch", "x86", "boot", "bzImage")) {
 		root := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(abs))))
 		if isFile(filepath.Join(root, "Makefile")) {
-			return resolveTree(root)
+			return resolveTree(root, cacheDir)
 		}
 	}
 	return resolveFile(abs)
 }
 
-// resolveTree handles a built kernel source tree.
-func resolveTree(dir string) (*Kernel, error) {
+// resolveTree handles a kernel source tree: one built in place boots its
+// own arch/x86/boot/bzImage, as always; one without boots its build from
+// the cache (ktstr kernel build --source), the one of the tree as it is
+// now, else the newest, with a note that it is stale. Either way a note
+// says when the cache's builds of the tree are stale.
+func resolveTree(dir, cacheDir string) (*Kernel, error) {
 	bz := filepath.Join(dir, "arch", "x86", "boot", "bzImage")
+	builds := cachedBuilds(cacheDir, dir)
 	if !isFile(bz) {
-		return nil, fmt.Errorf("directory %s has no arch/x86/boot/bzImage: not a built kernel tree (run make there first) nor a cache entry", dir)
+		if len(builds) == 0 {
+			return nil, fmt.Errorf("directory %s has no arch/x86/boot/bzImage and the cache no build of it: not a built kernel tree (run `ktstr kernel build --source %s`, or make there) nor a cache entry", dir, dir)
+		}
+		pick := pickBuild(dir, builds)
+		k := pick.entry.Kernel()
+		k.Notes = append(k.Notes, pick.note)
+		return k, nil
 	}
 	info, err := image.Inspect(bz)
 	if err != nil {
@@ -250,7 +267,61 @@ func resolveTree(dir string) (*Kernel, error) {
 	if err := addConfig(k, filepath.Join(dir, ".config")); err != nil {
 		return nil, err
 	}
+	if len(builds) > 0 {
+		if pick := pickBuild(dir, builds); pick.stale {
+			k.Notes = append(k.Notes, pick.note+"; this run boots the tree's own arch/x86/boot/bzImage")
+		}
+	}
 	return k, nil
+}
+
+// cachedBuilds returns the intact cache entries built from source tree
+// dir, newest first.
+func cachedBuilds(cacheDir, dir string) []Entry {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil
+	}
+	entries, err := List(cacheDir)
+	if err != nil {
+		return nil
+	}
+	var out []Entry
+	for _, e := range entries {
+		if src, ok := e.BuildSource(); ok && src == real && e.Damage == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// buildPick is pickBuild's choice.
+type buildPick struct {
+	entry Entry
+	// stale reports that no build is of the tree as it is now.
+	stale bool
+	// note says which build and why, for a person.
+	note string
+}
+
+// pickBuild chooses among builds of the tree at dir (newest first) the one
+// of the tree's files as they are now, else the newest, which is stale.
+func pickBuild(dir string, builds []Entry) buildPick {
+	tree, err := srctree.Open(dir)
+	var st *srctree.State
+	if err == nil {
+		st, err = tree.State(context.Background())
+	}
+	if err != nil {
+		return buildPick{entry: builds[0], note: fmt.Sprintf("using %s, the newest build of %s in the cache; whether it is current cannot be told: %v", builds[0].Key, dir, err)}
+	}
+	for _, e := range builds {
+		if e.SourceState == st.ID {
+			return buildPick{entry: e, note: fmt.Sprintf("using %s, the build of %s as it is now (%s)", e.Key, dir, st.ID)}
+		}
+	}
+	return buildPick{entry: builds[0], stale: true, note: fmt.Sprintf("the cache's build %s of %s is stale: it was built from %s, the tree is now %s; `ktstr kernel build --source %s` builds it again",
+		builds[0].Key, dir, builds[0].SourceState, st.ID, dir)}
 }
 
 // resolveFile handles a lone image file, looking for its config beside it:
@@ -311,7 +382,7 @@ func addConfig(k *Kernel, p string) error {
 	}
 	k.Config = p
 	k.SchedExt = SupportNo
-	if image.ConfigEnabled(data, "CONFIG_SCHED_CLASS_EXT") {
+	if kconfig.Enabled(data, "CONFIG_SCHED_CLASS_EXT") {
 		k.SchedExt = SupportYes
 	}
 	return nil

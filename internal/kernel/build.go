@@ -77,6 +77,9 @@ const DefaultBase = "defconfig"
 
 var baseTargetRe = regexp.MustCompile(`^[A-Za-z0-9_.-]*config$`)
 
+// allConfigRe matches the config targets that take KCONFIG_ALLCONFIG.
+var allConfigRe = regexp.MustCompile(`^all(no|yes|mod|def)config$`)
+
 // failTail is how many lines of make's output a failed build shows.
 const failTail = 30
 
@@ -147,6 +150,8 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		src: filepath.Join(work, "src"), out: filepath.Join(work, "out"), res: &BuildResult{}}
 	if err := b.run(ctx, base); err != nil {
 		if ctx.Err() != nil {
+			// Tens of thousands of files: say why the exit waits.
+			opts.logf("interrupted: removing the build directory %s", work)
 			return nil, fmt.Errorf("kernel build interrupted; nothing was stored: %w", ctx.Err())
 		}
 		return nil, err
@@ -281,16 +286,29 @@ func (b *kbuild) configure(ctx context.Context, base []byte) (final []byte, from
 			from = "make " + DefaultBase
 		}
 	}
+	fragment := kconfig.SchedExt()
 	if base == nil {
 		target := strings.TrimPrefix(from, "make ")
-		if out, err := b.quietMake(ctx, target); err != nil {
+		args := []string{target}
+		if allConfigRe.MatchString(target) {
+			// Merged in afterwards, the fragment would leave the values
+			// such a config computed without it: alldefconfig has no SMP
+			// and NR_CPUS=1, which stays out of range (and becomes 2)
+			// once SMP is on. These targets take the fragment as values
+			// to start from instead, so everything else follows it.
+			frag := filepath.Join(filepath.Dir(b.out), "sched_ext.config")
+			if err := os.WriteFile(frag, fragment, 0o644); err != nil {
+				return nil, "", err
+			}
+			args = append(args, "KCONFIG_ALLCONFIG="+frag)
+		}
+		if out, err := b.quietMake(ctx, args...); err != nil {
 			return nil, "", fmt.Errorf("make %s failed: %v\n%s", target, err, logtail.LastLines(out, failTail))
 		}
 		if base, err = os.ReadFile(cfgPath); err != nil {
 			return nil, "", fmt.Errorf("make %s wrote no config: %w", target, err)
 		}
 	}
-	fragment := kconfig.SchedExt()
 	if err := os.WriteFile(cfgPath, kconfig.Merge(base, fragment), 0o644); err != nil {
 		return nil, "", err
 	}
@@ -307,13 +325,13 @@ func (b *kbuild) configure(ctx context.Context, base []byte) (final []byte, from
 }
 
 // quietMake runs a short make target, returning its output.
-func (b *kbuild) quietMake(ctx context.Context, target string) ([]byte, error) {
+func (b *kbuild) quietMake(ctx context.Context, args ...string) ([]byte, error) {
 	var out logtail.Buffer
 	var w io.Writer = &out
 	if b.opts.BuildLog != nil {
 		w = io.MultiWriter(&out, b.opts.BuildLog)
 	}
-	err := RunMake(ctx, w, b.makeArgs(target)...)
+	err := RunMake(ctx, w, b.makeArgs(args...)...)
 	return out.Bytes(), err
 }
 

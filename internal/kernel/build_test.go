@@ -84,9 +84,13 @@ func TestBuildProgressPlain(t *testing.T) {
 	for i := 0; i < reportEvery+1; i++ {
 		p.line("  CC      kernel/x.o")
 	}
-	p.line("  LD      vmlinux.o")
-	p.line("  BTF     .tmp_vmlinux1.btf.o")
-	p.line("  BUILD   arch/x86/boot/bzImage")
+	// The order of a real build's last lines: stages only move forward.
+	for _, l := range []string{"  LD      vmlinux.o", "  KSYMS   .tmp_vmlinux0.kallsyms.S", "  LD      .tmp_vmlinux1",
+		"  BTF     .tmp_vmlinux1", "  NM      .tmp_vmlinux1.syms", "  BTFIDS  vmlinux.unstripped", "  SORTTAB vmlinux.unstripped",
+		"  CC      arch/x86/boot/compressed/misc.o", "  LD      arch/x86/boot/compressed/vmlinux", "  BUILD   arch/x86/boot/bzImage",
+		"Kernel: arch/x86/boot/bzImage is ready  (#1)"} {
+		p.line(l)
+	}
 	got := out.String()
 	for _, want := range []string{"compiling (at ", "  500 objects compiled (at ", "linking vmlinux (at ", "generating BTF (at ", "making bzImage (at "} {
 		if !strings.Contains(got, want) {
@@ -96,8 +100,8 @@ func TestBuildProgressPlain(t *testing.T) {
 	if strings.Contains(got, "\r") || strings.Count(got, "\n") != 5 {
 		t.Errorf("progress without a terminal is not 5 plain lines:\n%q", got)
 	}
-	if p.objects != reportEvery+1 {
-		t.Errorf("counted %d objects, want %d", p.objects, reportEvery+1)
+	if p.objects != reportEvery+2 {
+		t.Errorf("counted %d objects, want %d", p.objects, reportEvery+2)
 	}
 }
 

@@ -58,6 +58,6 @@ func checkBuildTools(ctx context.Context) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return fmt.Errorf("the kernel build needs %s, not found on this host; install them: apt-get install %s (or run `scripts/install-build-deps.sh kernel` as root)",
+	return fmt.Errorf("the kernel build needs what this host lacks: %s; install with: apt-get install %s (or run `scripts/install-build-deps.sh kernel` as root)",
 		strings.Join(missing, ", "), strings.Join(pkgs, " "))
 }

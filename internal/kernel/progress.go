@@ -7,13 +7,19 @@ import (
 	"time"
 )
 
-// Build stages, as kbuild's output shows them.
+// Build stages, as kbuild's output shows them, in order.
 const (
 	stageCompile = "compiling"
 	stageLink    = "linking vmlinux"
 	stageBTF     = "generating BTF"
 	stageImage   = "making bzImage"
 )
+
+// stageOrder ranks the stages. Linking goes back and forth between
+// linking and BTF (vmlinux is linked three times), and objects of the
+// bzImage's decompressor compile after vmlinux: the stage shown only
+// moves forward.
+var stageOrder = map[string]int{"": 0, stageCompile: 1, stageLink: 2, stageBTF: 3, stageImage: 4}
 
 // buildProgress turns kbuild's quiet output ("  CC      kernel/sched/ext.o")
 // into what a person watches. On a terminal it keeps one line, rewritten at
@@ -54,10 +60,10 @@ func classify(line string) (stage string, object string) {
 		return stageCompile, path
 	case tag == "BTF" || tag == "PAHOLE" || tag == "BTFIDS":
 		return stageBTF, ""
+	case tag == "BUILD" && strings.HasSuffix(path, "bzImage"), tag == "LD" && strings.Contains(path, "boot/"):
+		return stageImage, ""
 	case (tag == "LD" || tag == "KSYMS" || tag == "SORTTAB" || tag == "NM") && strings.Contains(path, "vmlinux"):
 		return stageLink, ""
-	case tag == "BUILD" && strings.HasSuffix(path, "bzImage"):
-		return stageImage, ""
 	}
 	return "", ""
 }
@@ -68,7 +74,7 @@ func (p *buildProgress) line(l string) {
 	if stage == "" {
 		return
 	}
-	if stage != p.stage {
+	if stageOrder[stage] > stageOrder[p.stage] {
 		p.stage = stage
 		p.clear()
 		fmt.Fprintf(p.w, "%s (at %s)\n", stage, p.elapsed())

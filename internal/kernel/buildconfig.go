@@ -88,7 +88,7 @@ func (b *kbuild) droppedError(bad []kconfig.Mismatch, final []byte, from string)
 	for _, m := range bad {
 		lines = append(lines, "  "+kconfig.Explain(m, defs[m.Name], final))
 	}
-	return fmt.Errorf("the sched_ext config fragment did not hold in %s after make olddefconfig (Kconfig drops an option whose dependencies fail):\n%s\nset what they depend on in the config you start from (now %s), or start from another (--config FILE, --base defconfig)",
+	return fmt.Errorf("the sched_ext config fragment did not hold in %s after make olddefconfig (Kconfig drops an option whose dependencies fail):\n%s\nset what they depend on in the config you start from (now %s), or start from another (--config FILE or --base TARGET)",
 		b.tree.Dir, strings.Join(lines, "\n"), from)
 }
 

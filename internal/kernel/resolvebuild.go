@@ -53,6 +53,6 @@ func pickBuild(dir string, builds []Entry) buildPick {
 			return buildPick{entry: e, note: fmt.Sprintf("using %s, the build of %s as it is now (%s)", e.Key, dir, st.ID)}
 		}
 	}
-	return buildPick{entry: builds[0], stale: true, note: fmt.Sprintf("the cache's build %s of %s is stale: it was built from %s, the tree is now %s; `ktstr kernel build --source %s` builds it again",
+	return buildPick{entry: builds[0], stale: true, note: fmt.Sprintf("the cache's kernel %s, built from %s at %s, is stale: the tree is now %s; `ktstr kernel build --source %s` builds it again",
 		builds[0].Key, dir, builds[0].SourceState, st.ID, dir)}
 }

@@ -156,15 +156,19 @@ func Explain(m Mismatch, defs []Definition, final []byte) string {
 	var deps []string
 	for _, d := range defs {
 		for _, c := range d.DependsOn {
+			if strings.Contains(c, "||") {
+				c = "(" + c + ")" // joined with &&, it would read otherwise
+			}
 			if !slices.Contains(deps, c) {
 				deps = append(deps, c)
 			}
 		}
 	}
 	prompt := slices.ContainsFunc(defs, func(d Definition) bool { return d.Prompt })
+	const noPrompt = "it has no prompt: Kconfig sets it from its default or from the options that select it"
 	if len(deps) == 0 {
 		if !prompt {
-			return head + ": no config can set it; other options select it"
+			return head + ": " + noPrompt
 		}
 		return head
 	}
@@ -179,7 +183,7 @@ func Explain(m Mismatch, defs []Definition, final []byte) string {
 	}
 	msg := head + ": depends on " + strings.Join(deps, " && ") + " (now " + strings.Join(now, ", ") + ")"
 	if !prompt {
-		msg += "; no config can set it, other options select it"
+		msg += "; " + noPrompt
 	}
 	return msg
 }

@@ -163,6 +163,11 @@ config OTHER
 	bool "other"
 	depends on NOT_THIS
 
+config DWARF
+	bool "DWARF"
+	depends on DEBUG_KERNEL
+	depends on !CC_IS_CLANG || AS_IS_LLVM
+
 endmenu
 
 if HYPERVISOR_GUEST
@@ -204,12 +209,16 @@ func TestExplain(t *testing.T) {
 	if got != want {
 		t.Errorf("Explain:\n got %s\nwant %s", got, want)
 	}
+	got = Explain(Mismatch{Name: "DWARF", Want: "y", Got: "n"}, Define([]byte(kconfigText), "DWARF"), final)
+	if want := "depends on SCHED_MENU && DEBUG_KERNEL && (!CC_IS_CLANG || AS_IS_LLVM) (now"; !strings.Contains(got, want) {
+		t.Errorf("Explain of an option with ||:\n got %s\nwant %s…", got, want)
+	}
 	got = Explain(Mismatch{Name: "PROC_SYSCTL", Want: "y", Got: "n", Absent: true}, nil, final)
 	if !strings.Contains(got, "no such option") {
 		t.Errorf("Explain of an unknown option: %s", got)
 	}
 	got = Explain(Mismatch{Name: "EVENT_TRACING", Want: "y", Got: "n", Absent: true}, Define([]byte(kconfigText), "EVENT_TRACING"), final)
-	if !strings.Contains(got, "other options select it") {
+	if !strings.Contains(got, "it has no prompt") {
 		t.Errorf("Explain of a selected option: %s", got)
 	}
 }

@@ -20,9 +20,9 @@ import (
 func kernelCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "kernel",
-		Short: "Fetch, list and resolve test kernels",
+		Short: "Fetch, build, list, resolve and remove test kernels",
 	}
-	c.AddCommand(kernelFetchCmd(), kernelListCmd(), kernelResolveCmd(), kernelVerifyCmd())
+	c.AddCommand(kernelFetchCmd(), kernelBuildCmd(), kernelListCmd(), kernelResolveCmd(), kernelVerifyCmd(), kernelCleanCmd())
 	return c
 }
 
@@ -86,7 +86,7 @@ func kernelListCmd() *cobra.Command {
 				return nil
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "KEY\tVERSION\tSOURCE\tFETCHED\tSCHED_EXT\tBTF\tSTATUS")
+			fmt.Fprintln(w, "KEY\tVERSION\tSOURCE\tADDED\tSCHED_EXT\tBTF\tSTATUS")
 			var damaged []kernel.Entry
 			for _, e := range entries {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Key, orDash(e.Version), orDash(e.Source),
@@ -121,6 +121,9 @@ func kernelResolveCmd() *cobra.Command {
 			k, err := kernel.Resolve(spec, "")
 			if err != nil {
 				return err
+			}
+			for _, n := range k.Notes {
+				fmt.Fprintln(os.Stderr, n)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "version\t%s\nboot image\t%s\nbzImage\t%s\nvmlinux\t%s\nconfig\t%s\nsched_ext\t%s\nBTF\t%s\nPVH\t%s\nsource\t%s\n",

@@ -238,6 +238,9 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 				return nil
 			}
 		}
+		for _, n := range k.Notes {
+			fmt.Fprintf(stderr, "ktstr: %s\n", n)
+		}
 		out = append(out, testKernel{k: k, arg: arg})
 		return nil
 	}

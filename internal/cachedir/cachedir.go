@@ -241,3 +241,25 @@ func List[E any](dir string, read func(dir, name string) (*E, error), broken fun
 	slices.SortStableFunc(out, cmp)
 	return out, nil
 }
+
+// Remove takes entry name out of dir: it is renamed aside first, so
+// readers see the whole entry or none (never a half-removed one, which
+// would look damaged), then deleted. A process that has one of its files
+// open keeps reading it. Failures are *Error with OpAside, OpReplace (the
+// entry still stands) or OpMove (moved aside but not all deleted; Sweep
+// removes the rest later).
+func Remove(dir, name string) error {
+	final := filepath.Join(dir, name)
+	aside, err := os.MkdirTemp(dir, oldPrefix+name+"-")
+	if err != nil {
+		return &Error{OpAside, final, err}
+	}
+	if err := os.Rename(final, filepath.Join(aside, name)); err != nil {
+		os.Remove(aside)
+		return &Error{OpReplace, final, err}
+	}
+	if err := os.RemoveAll(aside); err != nil {
+		return &Error{OpMove, final, err}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package cachedir
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -324,5 +325,48 @@ func TestList(t *testing.T) {
 	}
 	if _, err := List(filepath.Join(dir, "file"), read, broken, newest); err == nil {
 		t.Error("List of a file succeeded")
+	}
+}
+
+func TestRemove(t *testing.T) {
+	dir := t.TempDir()
+	tmp := fill(t, dir, "k1", "one")
+	if err := Install(dir, tmp, "k1", nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "k1", "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := Remove(dir, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Errorf("left in the cache after Remove: %q", got)
+	}
+	if b, err := io.ReadAll(f); err != nil || string(b) != "one" {
+		t.Errorf("a file open before Remove reads %q, %v", b, err)
+	}
+	var ce *Error
+	if err := Remove(dir, "k1"); !errors.As(err, &ce) || ce.Op != OpReplace || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Remove of a missing entry = %v; want an OpReplace error wrapping ErrNotExist", err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Errorf("a failed Remove left %q", got)
+	}
+}
+
+func TestDirSize(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a"), make([]byte, 100), 0o644)
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "d", "b"), make([]byte, 23), 0o644)
+	os.Symlink("a", filepath.Join(dir, "link"))
+	if n := DirSize(dir); n != 123 {
+		t.Errorf("DirSize = %d, want 123 (links not counted)", n)
+	}
+	if n := DirSize(filepath.Join(dir, "missing")); n != 0 {
+		t.Errorf("DirSize of a missing directory = %d", n)
 	}
 }

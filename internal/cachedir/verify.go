@@ -142,3 +142,19 @@ func (files Files) Verify(dir string, full bool) error {
 	}
 	return nil
 }
+
+// DirSize sums the sizes of the regular files below dir, for telling
+// people how much disk an entry or a build takes; unreadable parts count
+// as nothing.
+func DirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/kernel"
-	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/kconfig"
 	"github.com/ktstr-go/ktstr/internal/vm"
 )
 
@@ -84,7 +84,7 @@ func kernelHZ(k *kernel.Kernel) int {
 	if err != nil {
 		return 0
 	}
-	v, _ := image.ConfigHas(b, "CONFIG_HZ")
+	v, _ := kconfig.Value(b, "CONFIG_HZ")
 	hz, _ := strconv.Atoi(v)
 	return hz
 }

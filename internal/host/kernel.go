@@ -40,6 +40,9 @@ func ResolveKernel(spec string) (*kernel.Kernel, error) {
 		}
 		return nil, err
 	}
+	for _, n := range k.Notes {
+		fmt.Fprintf(os.Stderr, "ktstr: %s\n", n)
+	}
 	kernels.m[spec] = k
 	return k, nil
 }

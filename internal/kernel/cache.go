@@ -24,6 +24,8 @@ const (
 	VmlinuxFile = "vmlinux"
 	// ConfigFile is the kernel's kconfig.
 	ConfigFile = "config"
+	// SystemMapFile is the symbol table of a kernel built from source.
+	SystemMapFile = "System.map"
 	// MetadataFile describes the entry; see Metadata.
 	MetadataFile = cachedir.MetadataFile
 )
@@ -36,12 +38,13 @@ type Metadata struct {
 	Version string `json:"version"`
 	// PackageVersion is the Debian package version, e.g. "7.3.4-1~bpo13+1".
 	PackageVersion string `json:"package_version,omitempty"`
-	// Source says where the kernel came from: "debian:<suite>" or
-	// "local:<path>".
+	// Source says where the kernel came from: "debian:<suite>",
+	// "build:<source tree>" or "local:<path>".
 	Source string `json:"source"`
 	// Mirror is the archive URI a Debian kernel was downloaded from.
 	Mirror string `json:"mirror,omitempty"`
-	// FetchedAt orders entries; List returns the newest first.
+	// FetchedAt is when the entry was stored (fetched or built); it
+	// orders entries, and List returns the newest first.
 	FetchedAt time.Time `json:"fetched_at"`
 	// SchedExt reports CONFIG_SCHED_CLASS_EXT=y in the config.
 	SchedExt bool `json:"sched_ext"`
@@ -54,6 +57,17 @@ type Metadata struct {
 	// ArchiveVerified reports that the archive's OpenPGP signature was
 	// checked; false means only checksums protected the download.
 	ArchiveVerified bool `json:"archive_verified"`
+	// SourceState, for a kernel built from a source tree, names the
+	// state of the tree's files it was built from: "g<commit>",
+	// "g<commit>-dirty-<hash>" or "tree-<hash>" (see srctree.State).
+	SourceState string `json:"source_state,omitempty"`
+	// BaseConfig, for a kernel built from source, says where its config
+	// started before the sched_ext fragment was merged in: "the tree's
+	// .config", "--config <file>" or "make <target>".
+	BaseConfig string `json:"base_config,omitempty"`
+	// ConfigHash, for a kernel built from source, is kconfig.Hash of its
+	// final config.
+	ConfigHash string `json:"config_hash,omitempty"`
 	// Files records the size, time and SHA-256 of every file of the
 	// entry, checked on every use (size and time) and by Verify (hash).
 	// Entries stored by older versions have none and go unchecked.
@@ -75,6 +89,15 @@ type Entry struct {
 // Unchecked reports whether the entry records no file checksums (it was
 // stored by an older version), so damage to it cannot be told.
 func (e *Entry) Unchecked() bool { return e.Damage == nil && len(e.Files) == 0 }
+
+// BuildSource returns the source tree a kernel built by Build came from;
+// ok is false for other kernels.
+func (m *Metadata) BuildSource() (dir string, ok bool) {
+	return strings.CutPrefix(m.Source, buildSourcePrefix)
+}
+
+// buildSourcePrefix starts Metadata.Source of a kernel built from source.
+const buildSourcePrefix = "build:"
 
 // FromArchive reports whether the entry came from the Debian archive, so
 // Repair can fetch it again. An entry whose metadata is unreadable tells by
@@ -125,6 +148,12 @@ func checkKey(key string) error {
 // replaced. No temporary directory is left behind, on error
 // either.
 func Store(cacheDir, key string, meta Metadata, populate func(dir string, meta *Metadata) error) error {
+	return store(cacheDir, key, meta, populate, false)
+}
+
+// store is Store; with replace set an intact entry of the same key and
+// package version is replaced too (a rebuild asked for with --force).
+func store(cacheDir, key string, meta Metadata, populate func(dir string, meta *Metadata) error, replace bool) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
@@ -148,12 +177,18 @@ func Store(cacheDir, key string, meta Metadata, populate func(dir string, meta *
 		return fmt.Errorf("cache entry %s: %w", key, err)
 	}
 	meta.Key, meta.Files = key, files
+	if meta.SHA256 == "" {
+		meta.SHA256 = files[ImageFile].SHA256
+	}
 	if err := cachedir.WriteMetadata(tmp, &meta); err != nil {
 		return storeError(key, err)
 	}
 	// An intact entry of the same kernel (a concurrent fetch won the race)
 	// stands; a damaged one, or one without checksums, is replaced.
 	sameKernel := func() bool {
+		if replace {
+			return false
+		}
 		old, err := readEntry(cacheDir, key)
 		return err == nil && old.PackageVersion == meta.PackageVersion &&
 			len(old.Files) > 0 && old.Files.Verify(old.Dir, true) == nil
@@ -294,6 +329,9 @@ func problems(err error) string {
 func (e *Entry) RepairHint() string {
 	if e.FromArchive() {
 		return "run `ktstr kernel fetch --force` to fetch it again (ktstr test and go test do it for you)"
+	}
+	if dir, ok := e.BuildSource(); ok {
+		return "run `ktstr kernel build --source " + dir + " --force` (with the config options it was built with) to build it again, or `ktstr kernel clean " + e.Key + "` to remove it"
 	}
 	return "remove " + e.Dir + " and store the kernel again"
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/kconfig"
 )
 
 // Support says whether a kernel has a feature, when that can be told.
@@ -57,6 +58,9 @@ type Kernel struct {
 	Source string
 	// Meta is the cache metadata; nil outside the cache.
 	Meta *Metadata
+	// Notes are what a person should know about the choice, one line each:
+	// e.g. that a source tree's build in the cache is stale.
+	Notes []string
 }
 
 // BootImage returns what to pass to QEMU's -kernel: the vmlinux when it has
@@ -116,7 +120,7 @@ func Resolve(spec, cacheDir string) (*Kernel, error) {
 
 	var tried []string
 	if _, err := os.Stat(spec); err == nil {
-		k, err := resolvePath(spec)
+		k, err := resolvePath(spec, cacheDir)
 		var damaged *DamagedError
 		if err == nil || errors.As(err, &damaged) {
 			return k, err
@@ -199,7 +203,7 @@ func (e *Entry) Kernel() *Kernel {
 }
 
 // resolvePath handles a spec naming an existing file or directory.
-func resolvePath(p string) (*Kernel, error) {
+func resolvePath(p, cacheDir string) (*Kernel, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return nil, err
@@ -217,23 +221,34 @@ func resolvePath(p string) (*Kernel, error) {
 			}
 			return e.Kernel(), nil
 		}
-		return resolveTree(abs)
+		return resolveTree(abs, cacheDir)
 	}
 	// A bzImage inside a tree: use the whole tree (vmlinux, .config).
 	if strings.HasSuffix(abs, filepath.Join("arch", "x86", "boot", "bzImage")) {
 		root := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(abs))))
 		if isFile(filepath.Join(root, "Makefile")) {
-			return resolveTree(root)
+			return resolveTree(root, cacheDir)
 		}
 	}
 	return resolveFile(abs)
 }
 
-// resolveTree handles a built kernel source tree.
-func resolveTree(dir string) (*Kernel, error) {
+// resolveTree handles a kernel source tree: one built in place boots its
+// own arch/x86/boot/bzImage, as always; one without boots its build from
+// the cache (ktstr kernel build --source), the one of the tree as it is
+// now, else the newest, with a note that it is stale. Either way a note
+// says when the cache's builds of the tree are stale.
+func resolveTree(dir, cacheDir string) (*Kernel, error) {
 	bz := filepath.Join(dir, "arch", "x86", "boot", "bzImage")
+	builds := cachedBuilds(cacheDir, dir)
 	if !isFile(bz) {
-		return nil, fmt.Errorf("directory %s has no arch/x86/boot/bzImage: not a built kernel tree (run make there first) nor a cache entry", dir)
+		if len(builds) == 0 {
+			return nil, fmt.Errorf("directory %s has no arch/x86/boot/bzImage and the cache no build of it: not a built kernel tree (run `ktstr kernel build --source %s`, or make there) nor a cache entry", dir, dir)
+		}
+		pick := pickBuild(dir, builds)
+		k := pick.entry.Kernel()
+		k.Notes = append(k.Notes, pick.note)
+		return k, nil
 	}
 	info, err := image.Inspect(bz)
 	if err != nil {
@@ -249,6 +264,11 @@ func resolveTree(dir string) (*Kernel, error) {
 	}
 	if err := addConfig(k, filepath.Join(dir, ".config")); err != nil {
 		return nil, err
+	}
+	if len(builds) > 0 {
+		if pick := pickBuild(dir, builds); pick.stale {
+			k.Notes = append(k.Notes, pick.note+"; this run boots the tree's own arch/x86/boot/bzImage")
+		}
 	}
 	return k, nil
 }
@@ -311,7 +331,7 @@ func addConfig(k *Kernel, p string) error {
 	}
 	k.Config = p
 	k.SchedExt = SupportNo
-	if image.ConfigEnabled(data, "CONFIG_SCHED_CLASS_EXT") {
+	if kconfig.Enabled(data, "CONFIG_SCHED_CLASS_EXT") {
 		k.SchedExt = SupportYes
 	}
 	return nil

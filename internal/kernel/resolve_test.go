@@ -1,13 +1,16 @@
 package kernel
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/kernel/image/imagetest"
+	"github.com/ktstr-go/ktstr/internal/kernel/srctree"
 )
 
 var (
@@ -97,7 +100,7 @@ func TestResolveTree(t *testing.T) {
 			Vmlinux: filepath.Join(tree, "vmlinux"), Config: filepath.Join(tree, ".config"),
 			SchedExt: SupportYes, HasBTF: true, HasPVH: true, Source: "local:" + tree,
 		}
-		if *k != want {
+		if !reflect.DeepEqual(*k, want) {
 			t.Errorf("Resolve(%s) =\n %+v\nwant\n %+v", spec, *k, want)
 		}
 	}
@@ -173,5 +176,69 @@ func TestResolveErrors(t *testing.T) {
 		if !strings.HasSuffix(err.Error(), fetchHint) {
 			t.Errorf("Resolve(%q) error does not end with the fetch hint: %v", tc.spec, err)
 		}
+	}
+}
+
+func TestResolveTreeBuilds(t *testing.T) {
+	tree := t.TempDir()
+	write(t, filepath.Join(tree, "Makefile"), []byte("VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 4\n"))
+	write(t, filepath.Join(tree, "Kconfig"), []byte("mainmenu \"Linux\"\n"))
+	write(t, filepath.Join(tree, "arch/x86/Kconfig"), []byte("config X86\n\tdef_bool y\n"))
+	src, err := srctree.Open(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := src.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	store := func(key, source, state string, at time.Time) {
+		meta := Metadata{Version: "7.3.4", Source: source, SourceState: state, FetchedAt: at}
+		if err := Store(cache, key, meta, writeImage(key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	built := buildSourcePrefix + src.Dir
+	store("build-now", built, st.ID, at)
+	store("build-older-state", built, "tree-000000000000", at.Add(time.Hour)) // newer, of another state
+	store("debian-7.3.4", "debian:trixie-backports", "", at.Add(2*time.Hour))
+
+	k, err := Resolve(tree, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Key != "build-now" || len(k.Notes) != 1 || !strings.Contains(k.Notes[0], "as it is now") {
+		t.Errorf("a tree without a bzImage of its own, built now: %s, notes %q; want build-now", k.Key, k.Notes)
+	}
+
+	write(t, filepath.Join(tree, "kernel/sched/ext.c"), []byte("int scx;\n"))
+	k, err = Resolve(tree, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Key != "build-older-state" || len(k.Notes) != 1 || !strings.Contains(k.Notes[0], "is stale") ||
+		!strings.Contains(k.Notes[0], "ktstr kernel build --source "+src.Dir) {
+		t.Errorf("a changed tree: %s, notes %q; want the newest build with a note that it is stale", k.Key, k.Notes)
+	}
+
+	write(t, filepath.Join(tree, "arch/x86/boot/bzImage"), testBz)
+	k, err = Resolve(tree, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Key != "" || k.Image != filepath.Join(tree, "arch/x86/boot/bzImage") || len(k.Notes) != 1 ||
+		!strings.Contains(k.Notes[0], "is stale") || !strings.Contains(k.Notes[0], "boots the tree's own") {
+		t.Errorf("a tree built in place: %+v; want its own bzImage, with a note that the cache's build is stale", k)
+	}
+
+	_, err = Resolve(tree, t.TempDir())
+	if err != nil {
+		t.Errorf("a tree built in place, no cache: %v", err)
+	}
+	os.Remove(filepath.Join(tree, "arch/x86/boot/bzImage"))
+	if _, err := Resolve(tree, t.TempDir()); err == nil || !strings.Contains(err.Error(), "ktstr kernel build --source") {
+		t.Errorf("a tree neither built nor in the cache: %v; want an error saying how to build it", err)
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/cachedir"
@@ -193,16 +192,16 @@ func orNone(s string) string {
 
 // toolset is what checkTools found.
 type toolset struct {
-	clang, llvmStrip, make string
-	clangVersion           string
+	clang, llvmStrip string
+	clangVersion     string
 }
 
 // checkTools finds the compilers and make, with the install hint when one
 // is missing.
 func checkTools(opts *BuildOptions) (*toolset, error) {
-	t := &toolset{clang: orDefault(opts.Clang, DefaultClang), llvmStrip: orDefault(opts.LLVMStrip, DefaultLLVMStrip), make: "make"}
+	t := &toolset{clang: orDefault(opts.Clang, DefaultClang), llvmStrip: orDefault(opts.LLVMStrip, DefaultLLVMStrip)}
 	var missing []string
-	for _, name := range []string{t.clang, t.llvmStrip, t.make, "cc", "python3"} {
+	for _, name := range []string{t.clang, t.llvmStrip, "make", "cc", "python3"} {
 		if _, err := exec.LookPath(name); err != nil {
 			missing = append(missing, name)
 		}
@@ -315,7 +314,7 @@ func (b *builder) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.res.Disk.Build = dirSize(out)
+	b.res.Disk.Build = cachedir.DirSize(out)
 
 	meta := Metadata{
 		KernelRelease: b.k.Version, SourcePackage: src.Name, SourceVersion: src.Version,
@@ -512,18 +511,12 @@ func (b *builder) make(ctx context.Context, tree, out string, scheds []string) (
 // runMake runs make with args, returning its combined output. make and
 // everything it started are killed when ctx is cancelled.
 func (b *builder) runMake(ctx context.Context, args []string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, b.tools.make, args...)
 	var out logtail.Buffer
 	var w io.Writer = &out
 	if b.opts.BuildLog != nil {
 		w = io.MultiWriter(&out, b.opts.BuildLog)
 	}
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	err := kernel.RunMake(ctx, w, args...)
 	return out.Bytes(), err
 }
 
@@ -611,7 +604,7 @@ func (b *builder) install(bin string, meta *Metadata, failures []Failure) error 
 	if err := writeMetadata(tmp, meta); err != nil {
 		return err
 	}
-	size := dirSize(tmp)
+	size := cachedir.DirSize(tmp)
 	if err := install(b.schedDir, tmp, b.k.Version); err != nil {
 		return err
 	}
@@ -644,18 +637,4 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
 	}
 	return nil
-}
-
-// dirSize sums the sizes of the regular files below dir.
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/kconfig"
 )
 
 // Defaults for Fetcher fields left empty.
@@ -150,7 +150,7 @@ func (f *Fetcher) Choose(ctx context.Context, ix *Index, have func(*Candidate) b
 		if err != nil {
 			return nil, err
 		}
-		if !image.ConfigEnabled(cfg, "CONFIG_SCHED_CLASS_EXT") {
+		if !kconfig.Enabled(cfg, "CONFIG_SCHED_CLASS_EXT") {
 			skipped = append(skipped, fmt.Sprintf("%s (%s): config lacks CONFIG_SCHED_CLASS_EXT=y", c.Release, c.Version))
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/kernel/debian/archivetest"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
 	"github.com/ktstr-go/ktstr/internal/kernel/image/imagetest"
+	"github.com/ktstr-go/ktstr/internal/kernel/kconfig"
 )
 
 const (
@@ -85,7 +86,7 @@ func TestFetchPicksNewestWithSchedExt(t *testing.T) {
 		t.Fatalf("vmlinuz: %d bytes, %v; want the %d-byte bzImage", len(got), err, len(f.bzImage))
 	}
 	cfg, _ := os.ReadFile(filepath.Join(dest, "config"))
-	if !image.ConfigEnabled(cfg, "SCHED_CLASS_EXT") {
+	if !kconfig.Enabled(cfg, "SCHED_CLASS_EXT") {
 		t.Errorf("config = %q", cfg)
 	}
 	vmlinux, err := image.ExtractVmlinux(bytes.NewReader(got))

@@ -21,6 +21,15 @@ func kernelCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "kernel",
 		Short: "Fetch, build, list, resolve and remove test kernels",
+		Long: `kernel manages the cache of kernels VMs boot (default ~/.cache/ktstr/kernels):
+Debian's sched_ext kernels fetched from the archive, and kernels built from
+a source tree with the sched_ext configuration fragment. Tests, ktstr run,
+shell and verifier take a kernel by cache key, version prefix, image or
+source tree (--kernel, $` + env.Kernel + `), else the newest cached.`,
+		Example: `  ktstr kernel fetch
+  ktstr kernel build --source ~/src/linux
+  ktstr kernel list
+  ktstr kernel resolve 7.3`,
 	}
 	c.AddCommand(kernelFetchCmd(), kernelBuildCmd(), kernelListCmd(), kernelResolveCmd(), kernelVerifyCmd(), kernelCleanCmd())
 	return c
@@ -39,6 +48,8 @@ apt configuration names, or --mirror, or $` + kernel.MirrorEnv + `.
 When the newest kernel is cached already nothing is downloaded but the
 archive's indexes, unless --force: that downloads it again and replaces the
 entry, which repairs one that ` + "`ktstr kernel verify`" + ` reports damaged.`,
+		Example: `  ktstr kernel fetch
+  ktstr kernel fetch --suite trixie-backports --force`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Log = os.Stderr
@@ -68,7 +79,12 @@ func kernelListCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List cached kernels, newest first",
-		Args:  cobra.NoArgs,
+		Long: `list shows each cache entry: its key, kernel version, where it came from
+(the Debian archive, or a source tree it was built from), when, whether it
+has sched_ext and BTF, and its state (DAMAGED when its files no longer match
+their records; ktstr kernel verify says what).`,
+		Example: `  ktstr kernel list`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cacheDir == "" {
 				d, err := kernel.CacheDir()
@@ -112,7 +128,13 @@ func kernelResolveCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "resolve [KERNEL]",
 		Short: "Show which kernel tests would boot for KERNEL (default: $KTSTR_KERNEL, else the newest cached)",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `resolve prints the files a VM would boot for KERNEL: a cache key, a
+version prefix, an image or a built source tree, as --kernel and $` + env.Kernel + `
+take them.`,
+		Example: `  ktstr kernel resolve
+  ktstr kernel resolve 7.3
+  ktstr kernel resolve ~/src/linux`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec := os.Getenv(env.Kernel)
 			if len(args) == 1 {
@@ -169,6 +191,8 @@ func kernelVerifyCmd() *cobra.Command {
 SHA-256 with what was recorded when the entry was stored. (Every use checks
 sizes and times only.) It exits 1 when an entry is damaged, saying what is
 wrong and how to repair it.`,
+		Example: `  ktstr kernel verify
+  ktstr kernel verify debian-7.3.4+deb13-amd64`,
 		RunE: func(cmd *cobra.Command, keys []string) error {
 			if cacheDir == "" {
 				d, err := kernel.CacheDir()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ktstr-go/ktstr"
 	"github.com/ktstr-go/ktstr/internal/env"
+	"github.com/ktstr-go/ktstr/internal/guest"
 	"github.com/ktstr-go/ktstr/internal/scenariofile"
 	"github.com/ktstr-go/ktstr/internal/scenariofile/run"
 )
@@ -172,7 +173,11 @@ func runScenarioFile(cmd *cobra.Command, o *runOptions, path string, schedArgs [
 	}
 	opts := ktstr.ProgramOptions{Args: []string{string(enc)}, Kernel: o.kernel, Test: filepath.Base(path), Output: cmd.OutOrStdout()}
 	if o.onHost {
-		return ktstr.RunProgramOnHost(cmd.Context(), scenarioProgram, opts)
+		passed, err := ktstr.RunProgramOnHost(cmd.Context(), scenarioProgram, opts)
+		if errors.Is(err, guest.ErrHostUnfit) {
+			return false, badInput(err)
+		}
+		return passed, err
 	}
 	return ktstr.RunProgram(cmd.Context(), scenarioProgram, opts)
 }

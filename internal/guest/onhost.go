@@ -30,6 +30,10 @@ type OnHost struct {
 	enabled []string
 }
 
+// ErrHostUnfit marks what PrepareOnHost refuses because of the machine:
+// not root, no cgroup v2, a controller missing.
+var ErrHostUnfit = errors.New("cannot run on this host")
+
 // NeededControllers are the cgroup controllers a body's cgroups use.
 var NeededControllers = []string{"cpuset", "cpu"}
 
@@ -39,18 +43,18 @@ var NeededControllers = []string{"cpuset", "cpu"}
 // failure or an interruption.
 func PrepareOnHost(name string) (*OnHost, error) {
 	if os.Geteuid() != 0 {
-		return nil, errors.New("running on the host needs root: it makes cgroups, sets cpusets and moves processes; run it with sudo")
+		return nil, fmt.Errorf("%w: it needs root: it makes cgroups, sets cpusets and moves processes; run it with sudo", ErrHostUnfit)
 	}
 	var fs unix.Statfs_t
 	if err := unix.Statfs(CgroupMount, &fs); err != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
-		return nil, fmt.Errorf("running on the host needs cgroup v2 mounted at %s (this host has cgroup v1 or a hybrid layout); boot with systemd.unified_cgroup_hierarchy=1", CgroupMount)
+		return nil, fmt.Errorf("%w: it needs cgroup v2 mounted at %s (this host has cgroup v1 or a hybrid layout); boot with systemd.unified_cgroup_hierarchy=1", ErrHostUnfit, CgroupMount)
 	}
 	avail, _ := os.ReadFile(filepath.Join(CgroupMount, "cgroup.controllers"))
 	on, _ := os.ReadFile(filepath.Join(CgroupMount, "cgroup.subtree_control"))
 	h := &OnHost{Parent: filepath.Join(CgroupMount, name)}
 	for _, c := range NeededControllers {
 		if !slices.Contains(strings.Fields(string(avail)), c) {
-			return nil, fmt.Errorf("running on the host needs the %s cgroup controller, which this kernel's cgroup v2 root does not offer (%s)", c, strings.TrimSpace(string(avail)))
+			return nil, fmt.Errorf("%w: it needs the %s cgroup controller, which this kernel's cgroup v2 root does not offer (%s)", ErrHostUnfit, c, strings.TrimSpace(string(avail)))
 		}
 		if slices.Contains(strings.Fields(string(on)), c) {
 			continue

@@ -110,6 +110,9 @@ func SchedExtState() string { return "" }
 // OnHost is a body's run on the machine itself; off Linux there is none.
 type OnHost struct{ Parent string }
 
+// ErrHostUnfit marks what PrepareOnHost refuses because of the machine.
+var ErrHostUnfit = errors.New("cannot run on this host")
+
 // NeededControllers are the cgroup controllers a body's cgroups use.
 var NeededControllers = []string{"cpuset", "cpu"}
 

@@ -44,8 +44,10 @@ kernel:
 
 # The kernel's example sched_ext schedulers (scx_simple, scx_qmap, ...),
 # built from Debian's linux-source for the cached kernel; a no-op once built.
+# The build tools installed are the kernel build's too (all), so that its
+# tests on a fake kernel tree (internal/kernel) run rather than skip.
 schedulers: kernel
-	scripts/install-build-deps.sh
+	scripts/install-build-deps.sh all
 	$(KTSTR) sched build
 
 check:

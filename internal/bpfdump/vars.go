@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/ktstr-go/ktstr/internal/spell"
 )
 
 // Var is one global variable of a BPF program: a name in the BTF of one of
@@ -75,7 +77,7 @@ func findVar(secs []dataSection, name string) (*Var, error) {
 func nearest(name string, names []string, n int) string {
 	names = slices.Clone(names)
 	slices.SortStableFunc(names, func(a, b string) int {
-		if d := editDistance(name, a) - editDistance(name, b); d != 0 {
+		if d := spell.Distance(name, a) - spell.Distance(name, b); d != 0 {
 			return d
 		}
 		return strings.Compare(a, b)
@@ -84,27 +86,6 @@ func nearest(name string, names []string, n int) string {
 		return strings.Join(names[:n], ", ") + fmt.Sprintf(" … and %d more", len(names)-n)
 	}
 	return strings.Join(names, ", ")
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Describe says what the variable is: "u64, an 8-byte unsigned integer,

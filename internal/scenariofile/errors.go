@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ktstr-go/ktstr/internal/spell"
 )
 
 // Error is one problem with a scenario file, at a line. [Parse], [Load]
@@ -85,7 +87,7 @@ func nearest(name string, candidates []string, n int) []string {
 	var near []scored
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
-		d := levenshtein(low, lc)
+		d := spell.Distance(low, lc)
 		if low != "" && (strings.Contains(lc, low) || strings.Contains(low, lc)) {
 			d = min(d, 1)
 		}
@@ -99,27 +101,6 @@ func nearest(name string, candidates []string, n int) []string {
 		out = append(out, s.s)
 	}
 	return out
-}
-
-// levenshtein is the edit distance between a and b, in bytes.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // orList joins words as "a", "a or b", "a, b or c".

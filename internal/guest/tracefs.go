@@ -1,7 +1,9 @@
 package guest
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,10 +21,18 @@ var scxEvents = []string{"sched_ext/sched_ext_exit", "sched_ext/sched_ext_dump"}
 // kernel log still has the reason.
 func enableSchedExtEvents() {
 	for _, e := range scxEvents {
-		_ = os.WriteFile(filepath.Join(tracefs, "events", e, "enable"), []byte("1"), 0)
+		err := os.WriteFile(filepath.Join(tracefs, "events", e, "enable"), []byte("1"), 0)
+		if errors.Is(err, fs.ErrNotExist) && e == scxEvents[0] {
+			// 6.12 has the dump event but not the exit record: the
+			// reason is still in the kernel log.
+			noExitEvent = true
+		}
 	}
 	_ = os.WriteFile(filepath.Join(tracefs, "buffer_size_kb"), []byte("4096"), 0)
 }
+
+// noExitEvent tells that this kernel has no sched_ext_exit trace event.
+var noExitEvent bool
 
 // schedExtTrace returns the exit records and dump lines traced so far.
 func schedExtTrace() (exit, dump []string) {
@@ -45,8 +55,11 @@ func schedExtTrace() (exit, dump []string) {
 func traceDetail() string {
 	exit, dump := schedExtTrace()
 	var b strings.Builder
-	if len(exit) > 0 {
+	switch {
+	case len(exit) > 0:
 		b.WriteString("\nkernel exit record: " + strings.Join(exit, "; "))
+	case noExitEvent && len(dump) > 0:
+		b.WriteString("\nkernel exit record: none (this kernel has no sched_ext_exit trace event; the kernel log has the reason)")
 	}
 	if len(dump) > 0 {
 		b.WriteString("\n--- sched_ext dump ---\n" + strings.Join(capDump(dump), "\n"))

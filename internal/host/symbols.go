@@ -37,6 +37,9 @@ func symbolsFile(k *kernel.Kernel) string {
 		abs, _ := filepath.Abs(p)
 		fmt.Fprintf(h, "%s %d %d\n", abs, fi.Size(), fi.ModTime().UnixNano())
 	}
+	// A ktstr that reads more symbols must not take a set kept by one
+	// that read fewer: the list is part of the key.
+	fmt.Fprintln(h, wire.KernelSymbols)
 	return filepath.Join(dir, "ktstr", "symbols", hex.EncodeToString(h.Sum(nil)[:12])+".json")
 }
 

@@ -44,6 +44,8 @@ type Layout struct {
 	DSQNr, DSQHashNode Field
 	// struct bucket_table
 	BucketSize, BucketBuckets Field
+	// struct rhashtable: 6.12's static dsq_hash, before struct scx_sched
+	RhashtableTbl Field
 
 	// Notes says which figures this kernel cannot give, and why.
 	Notes []string
@@ -136,24 +138,33 @@ func NewLayout(spec *btf.Spec) (Layout, error) {
 	l.RqLocalDSQNr = r.field("rq", "scx.local_dsq.nr")
 	l.RqRunnableList = r.field("rq", "scx.runnable_list")
 	l.TaskRunnableNode = r.field("task_struct", "scx.runnable_node")
-	l.SchedPcpu = r.field("scx_sched", "pcpu")
-	l.SchedWatchdogTimeout = r.field("scx_sched", "watchdog_timeout")
 	l.note(r.take(), "the sched_ext figures (kernel without sched_ext?)")
 
-	l.PcpuEvents = map[string]Field{}
-	for _, e := range Events {
-		if f := r.field("scx_sched_pcpu", "event_stats.SCX_EV_"+e); f.ok {
-			l.PcpuEvents[e] = f
+	// struct scx_sched came in 6.16; 6.12 LTS keeps the scheduler's state
+	// in static variables (the Reader reads those) and has no event
+	// counters. Its absence is a note, not a loss of the figures.
+	if _, err := r.strct("scx_sched"); err == nil {
+		l.SchedPcpu = r.field("scx_sched", "pcpu")
+		l.SchedWatchdogTimeout = r.field("scx_sched", "watchdog_timeout")
+		l.SchedPnode = r.field("scx_sched", "pnode")
+		l.SchedDSQHashTbl = r.field("scx_sched", "dsq_hash.tbl")
+		l.PnodeGlobalNr = r.field("scx_sched_pnode", "global_dsq.nr")
+		l.note(r.take(), "some of the root scheduler's state")
+		l.PcpuEvents = map[string]Field{}
+		for _, e := range Events {
+			if f := r.field("scx_sched_pcpu", "event_stats.SCX_EV_"+e); f.ok {
+				l.PcpuEvents[e] = f
+			}
 		}
+		l.note(r.take(), "some sched_ext event counters")
+	} else if l.RqSCXNrRunning.ok {
+		l.Notes = append(l.Notes, "this kernel has no struct scx_sched (before 6.16): sched_ext state read from its static variables, no event counters")
 	}
-	l.note(r.take(), "some sched_ext event counters")
-	l.SchedPnode = r.field("scx_sched", "pnode")
-	l.PnodeGlobalNr = r.field("scx_sched_pnode", "global_dsq.nr")
-	l.SchedDSQHashTbl = r.field("scx_sched", "dsq_hash.tbl")
 	l.DSQNr = r.field("scx_dispatch_q", "nr")
 	l.DSQHashNode = r.field("scx_dispatch_q", "hash_node")
 	l.BucketSize = r.field("bucket_table", "size")
 	l.BucketBuckets = r.field("bucket_table", "buckets")
+	l.RhashtableTbl = r.field("rhashtable", "tbl")
 	l.note(r.take(), "the global and user dispatch queues' depths")
 	return l, nil
 }

@@ -220,7 +220,7 @@ func (r *Reader) scx() *SCX {
 	l := &r.l
 	root := r.syms["scx_root"]
 	if root == 0 {
-		return nil
+		return r.scxStatic()
 	}
 	sch, err := r.k.Pointer(root)
 	if err != nil || sch == 0 {
@@ -245,18 +245,58 @@ func (r *Reader) scx() *SCX {
 	return s
 }
 
+// scxStatic reads the state of a kernel before struct scx_sched (6.12):
+// the enable state in scx_ops_enable_state_var, the global DSQs in the
+// per-node array global_dsqs, the user DSQs in the rhashtable dsq_hash.
+func (r *Reader) scxStatic() *SCX {
+	l := &r.l
+	v := r.syms["scx_ops_enable_state_var"]
+	if v == 0 {
+		return nil
+	}
+	w, err := r.k.Pointer(v)
+	if err != nil || uint32(w) == scxOpsDisabled {
+		return nil
+	}
+	s := &SCX{EnableState: int32(uint32(w)), GlobalDSQ: -1, UserDSQ: -1, UserDSQs: -1}
+	if g := r.syms["global_dsqs"]; g != 0 && l.DSQNr.ok {
+		if arr, err := r.k.Pointer(g); err == nil && arr != 0 {
+			if n, err := r.sumDSQs(arr, l.DSQNr.off); err == nil {
+				s.GlobalDSQ = n
+			}
+		}
+	}
+	if h := r.syms["dsq_hash"]; h != 0 && l.RhashtableTbl.ok && l.BucketSize.ok && l.BucketBuckets.ok && l.DSQNr.ok && l.DSQHashNode.ok {
+		if tbl, err := r.k.Pointer(h + l.RhashtableTbl.off); err == nil {
+			if sum, n, err := r.userDSQsIn(tbl); err == nil {
+				s.UserDSQ, s.UserDSQs = sum, n
+			}
+		}
+	}
+	return s
+}
+
+// scxOpsDisabled is SCX_OPS_DISABLED in 6.12's enum scx_ops_enable_state.
+const scxOpsDisabled = 3
+
 func (r *Reader) globalDSQ(sch uint64) (int64, error) {
 	pnode, err := r.k.U64(sch + r.l.SchedPnode.off)
 	if err != nil {
 		return 0, err
 	}
+	return r.sumDSQs(pnode, r.l.PnodeGlobalNr.off)
+}
+
+// sumDSQs sums the depths at nrOff in the per-node structs an array of
+// pointers at arr points to.
+func (r *Reader) sumDSQs(arr, nrOff uint64) (int64, error) {
 	var sum int64
 	for n := range r.nodes {
-		p, err := r.k.U64(pnode + 8*uint64(n))
+		p, err := r.k.U64(arr + 8*uint64(n))
 		if err != nil {
 			return 0, err
 		}
-		nr, err := r.k.U64(p + r.l.PnodeGlobalNr.off)
+		nr, err := r.k.U64(p + nrOff)
 		if err != nil {
 			return 0, err
 		}
@@ -274,6 +314,13 @@ func (r *Reader) userDSQs(sch uint64) (sum, n int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	return r.userDSQsIn(tbl)
+}
+
+// userDSQsIn sums the depths of the DSQs in the rhashtable bucket table
+// at tbl.
+func (r *Reader) userDSQsIn(tbl uint64) (sum, n int64, err error) {
+	l := &r.l
 	size64, err := r.k.U64(tbl + l.BucketSize.off)
 	if err != nil {
 		return 0, 0, err

@@ -167,10 +167,13 @@ const (
 // message carries: where the host finds the runqueues, the jiffies and
 // the sched_ext state in guest memory. The first five are in every kernel;
 // the page table root translates per-CPU memory allocated after boot; the
-// sched_ext ones are missing from a kernel without sched_ext.
+// sched_ext ones are missing from a kernel without sched_ext. Kernels
+// before struct scx_sched (6.12 LTS) keep the scheduler's state in static
+// variables instead of behind scx_root: the last four are theirs.
 var KernelSymbols = []string{
 	"phys_base", "page_offset_base", "runqueues", "__per_cpu_offset", "jiffies_64",
 	"init_top_pgt", "scx_root", "scx_watchdog_interval", "scx_enable_state_var",
+	"scx_watchdog_timeout", "scx_ops_enable_state_var", "global_dsqs", "dsq_hash",
 }
 
 // RequiredSymbols is how many of KernelSymbols, the first ones, every
@@ -192,7 +195,8 @@ type Watchdog struct {
 	// Timeout is the root scheduler's watchdog_timeout: a runnable task
 	// not run for longer gets it ejected.
 	Timeout time.Duration `json:"timeout"`
-	// Interval is how often the watchdog checks (scx_watchdog_interval).
+	// Interval is how often the watchdog checks (scx_watchdog_interval;
+	// half the timeout on kernels without that variable).
 	Interval time.Duration `json:"interval"`
 }
 

@@ -58,7 +58,7 @@ func vmPrereqs(t *testing.T) (simple string) {
 	if err != nil {
 		t.Skipf("no kernel: %v (ktstr kernel fetch)", err)
 	}
-	simple, err = scx.Find("scx_simple", k.Version)
+	simple, err = scx.Find("scx_simple", scx.CacheName(k))
 	if err != nil {
 		t.Skipf("no scx_simple: %v (ktstr sched build)", err)
 	}

@@ -38,18 +38,24 @@ func schedBuildCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "build",
 		Short: "Build the kernel's tools/sched_ext schedulers (scx_simple, scx_qmap, ...) for a cached kernel",
-		Long: `build downloads Debian's linux-source-<major.minor> package matching the
-kernel (from the archive the kernel came from, or --mirror, $` + kernel.MirrorEnv + `,
-or the apt configuration; signature and checksums verified), unpacks the part
-of tools/ the build needs, builds the schedulers of tools/sched_ext against the
-kernel's BTF with clang-22, relinks them statically and stores them in the
-schedulers cache ($` + scx.SchedDirEnv + `, default ~/.cache/ktstr/schedulers) under
-the kernel release. Nothing is done when that release is built already,
-unless --force.
+		Long: `build builds the schedulers of tools/sched_ext against the kernel's BTF
+with clang-22, relinks them statically and stores them in the schedulers cache
+($` + scx.SchedDirEnv + `, default ~/.cache/ktstr/schedulers) under the kernel
+release, or, for a kernel built from source, its cache key. Nothing is done
+when that kernel's schedulers are built already, unless --force.
+
+The sources are, in order: --source DIR; the tree the kernel was built from
+(ktstr kernel build --source); else Debian's linux-source-<major.minor>
+package matching the kernel, from the archive the kernel came from (or
+--mirror, $` + kernel.MirrorEnv + `, or the apt configuration; signature and
+checksums verified), of which the part of tools/ the build needs is unpacked.
+A source tree is only read: make runs with O= in a temporary directory.
 
 Build tools: ` + scx.InstallHint + `.`,
 		Example: `  ktstr sched build
-  ktstr sched build --force -v`,
+  ktstr sched build --force -v
+  ktstr sched build --kernel build-6.12.118-tree-6f652496b01c-config-8ae070d22965
+  ktstr sched build --kernel 7.3 --source ~/src/linux`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Log = os.Stderr
@@ -72,14 +78,18 @@ Build tools: ` + scx.InstallHint + `.`,
 				for _, p := range res.Phases {
 					phases = append(phases, fmt.Sprintf("%s %.1fs", p.Name, p.Duration.Seconds()))
 				}
-				fmt.Fprintf(os.Stderr, "phases: %s; disk: source package %d MB, tree %d MB, build %d MB, installed %d MB\n",
-					strings.Join(phases, ", "), res.Disk.Deb>>20, res.Disk.Source>>20, res.Disk.Build>>20, res.Disk.Installed>>20)
+				disk := ""
+				if res.SourceTree == "" {
+					disk = fmt.Sprintf("source package %d MB, tree %d MB, ", res.Disk.Deb>>20, res.Disk.Source>>20)
+				}
+				fmt.Fprintf(os.Stderr, "phases: %s; disk: %sbuild %d MB, installed %d MB\n",
+					strings.Join(phases, ", "), disk, res.Disk.Build>>20, res.Disk.Installed>>20)
 			}
 			state := "built"
 			if res.Cached {
 				state = "cached"
 			}
-			fmt.Printf("%s\t%s\t%s %s\t(%s, %.1fs)\n", res.KernelRelease, res.Dir, res.SourcePackage, res.SourceVersion, state, time.Since(t0).Seconds())
+			fmt.Printf("%s\t%s\t%s\t(%s, %.1fs)\n", res.KernelRelease, res.Dir, buildSource(&res.Metadata), state, time.Since(t0).Seconds())
 			fmt.Printf("  %s\n", strings.Join(res.Binaries, " "))
 			return nil
 		},
@@ -87,6 +97,7 @@ Build tools: ` + scx.InstallHint + `.`,
 	f := c.Flags()
 	f.StringVar(&opts.KernelVersion, "kernel", "", "kernel to build for: a release (7.3.4+deb13-amd64), version prefix, cache key or path (default: the newest cached)")
 	f.BoolVar(&opts.Force, "force", false, "rebuild even if the schedulers for the kernel are built already")
+	f.StringVar(&opts.Source, "source", "", "kernel source tree to build tools/sched_ext from (default: the tree the kernel was built from, else Debian's source package)")
 	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+kernel.MirrorEnv+", the kernel's archive, then the apt configuration)")
 	f.StringVar(&opts.Suite, "suite", "", "Debian suite of the source package (default: the kernel's, else "+debian.DefaultSuite+")")
 	f.StringVar(&opts.KernelCacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
@@ -142,7 +153,7 @@ what was recorded (DAMAGED when not; ktstr sched verify says what).`,
 				case len(b.Files) == 0:
 					status = "unchecked (no checksums)"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.KernelRelease, orDash(strings.TrimSpace(b.SourcePackage+" "+b.SourceVersion)),
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.KernelRelease, orDash(buildSource(&b.Metadata)),
 					b.BuiltAt.Local().Format("2006-01-02 15:04"), yesNo(b.Static), orDash(strings.Join(b.Binaries, ",")), failed, status, b.Dir)
 			}
 			if err := w.Flush(); err != nil {
@@ -209,4 +220,13 @@ only.) It exits 1 when a build is damaged, saying how to rebuild it.`,
 	}
 	c.Flags().StringVar(&schedDir, "sched-dir", "", "schedulers cache (default as for build)")
 	return c
+}
+
+// buildSource says what a scheduler build was made from: the Debian
+// package and version, or the source tree.
+func buildSource(m *scx.Metadata) string {
+	if m.SourceTree != "" {
+		return m.SourceTree
+	}
+	return strings.TrimSpace(m.SourcePackage + " " + m.SourceVersion)
 }

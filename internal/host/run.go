@@ -136,7 +136,7 @@ func Boot(j Job) (*Outcome, error) {
 	if !sched.EEVDF() && !strings.Contains(sched.Path, "/") {
 		// A bare name is found here, on the host: the spec is also
 		// evaluated in the guest, where the host's files are not.
-		p, err := scx.Find(sched.Path, k.Version)
+		p, err := scx.Find(sched.Path, scx.CacheName(k))
 		if err != nil {
 			return nil, fmt.Errorf("scheduler %s: %w", sched.Name, err)
 		}

@@ -113,6 +113,9 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !tree.HasSchedExt() {
+		return nil, fmt.Errorf("kernel %s in %s has no sched_ext (no kernel/sched/ext.c; sched_ext came in 6.12), so ktstr could not load a scheduler in it; build a 6.12 or later tree", tree.Version, tree.Dir)
+	}
 	if err := checkBuildTools(ctx); err != nil {
 		return nil, err
 	}

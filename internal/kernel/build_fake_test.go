@@ -64,6 +64,7 @@ func fakeKernelTree(t *testing.T) string {
 	write(t, filepath.Join(dir, "Makefile"), []byte(fakeMakefile))
 	write(t, filepath.Join(dir, "Kconfig"), []byte(fakeKconfig))
 	write(t, filepath.Join(dir, "arch", "x86", "Kconfig"), []byte("config X86\n\tdef_bool y\n"))
+	write(t, filepath.Join(dir, "kernel", "sched", "ext.c"), []byte("/* sched_ext */\n"))
 	write(t, filepath.Join(dir, "fake-bzImage"), testBz)
 	write(t, filepath.Join(dir, "fake-vmlinux"), testELF)
 	return dir

@@ -25,6 +25,11 @@ func (w testLog) Write(p []byte) (int, error) {
 func TestBuildRefusesBadInput(t *testing.T) {
 	notTree := t.TempDir()
 	os.WriteFile(filepath.Join(notTree, "Makefile"), []byte("all:\n"), 0o644)
+	// A tree of 6.6: a kernel, but one without sched_ext.
+	old := t.TempDir()
+	os.WriteFile(filepath.Join(old, "Makefile"), []byte("VERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 63\n"), 0o644)
+	os.WriteFile(filepath.Join(old, "Kconfig"), []byte("\n"), 0o644)
+	os.MkdirAll(filepath.Join(old, "arch", "x86"), 0o755)
 	for _, tc := range []struct {
 		name string
 		opts BuildOptions
@@ -33,6 +38,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		{"no source", BuildOptions{}, []string{"pass --source DIR"}},
 		{"not a tree", BuildOptions{Source: notTree}, []string{"is not a kernel source tree", "a Makefile without VERSION and PATCHLEVEL", "no Kconfig", "no arch/x86", "pass the top directory"}},
 		{"missing", BuildOptions{Source: filepath.Join(notTree, "nope")}, []string{"nope"}},
+		{"before sched_ext", BuildOptions{Source: old}, []string{"kernel 6.6.63 in ", "has no sched_ext", "came in 6.12", "build a 6.12 or later tree"}},
 		{"config and base", BuildOptions{Source: notTree, Config: "x", Base: "defconfig"}, []string{"pass one"}},
 		{"a base that is no config target", BuildOptions{Source: notTree, Base: "clean"}, []string{"not a config target"}},
 	} {

@@ -39,8 +39,8 @@ const InstallHint = "apt-get install clang-22 llvm-22 libelf-dev zlib1g-dev libz
 var defaultSchedulers = []string{"scx_simple", "scx_cpu0", "scx_qmap", "scx_central", "scx_flatcg", "scx_userland", "scx_pair", "scx_sdt"}
 
 // BuildOptions configure Build. The zero value builds for the newest cached
-// kernel into SchedDir(), taking the sources from the archive that kernel
-// came from.
+// kernel into SchedDir(), taking the sources from the tree that kernel was
+// built from, else from the archive it came from.
 type BuildOptions struct {
 	// KernelVersion names the kernel as kernel.Resolve takes it: a release
 	// like "7.3.4+deb13-amd64", a version prefix, a cache key or a path;
@@ -52,6 +52,12 @@ type BuildOptions struct {
 	SchedDir string
 	// Force rebuilds even when the cache has a build for the kernel.
 	Force bool
+
+	// Source is a kernel source tree whose tools/sched_ext is built; it is
+	// only read (the build goes to a temporary directory). "" means the
+	// tree the kernel was built from (`ktstr kernel build`), else the
+	// Debian source package of the kernel's archive.
+	Source string
 
 	// Mirror is the Debian archive URI. It defaults to
 	// $KTSTR_DEBIAN_MIRROR, then to the archive the kernel was fetched
@@ -135,12 +141,14 @@ type Result struct {
 }
 
 // Build makes sure the schedulers of the kernel's tools/sched_ext are built
-// for the kernel opts.KernelVersion names and returns them. A fresh build
-// reads the archive's verified index, downloads linux-source-<major.minor>
-// (checking its size and SHA256), unpacks the part of the tree the build
-// needs into a temporary directory, runs make with the kernel's BTF, relinks
-// every scheduler statically, and moves the binaries with a metadata.json
-// into SchedDir/<kernel release> in one rename. Schedulers that fail are
+// for the kernel opts.KernelVersion names and returns them. The sources are
+// opts.Source, else the tree the kernel was built from, else Debian's
+// linux-source-<major.minor>: for that, a fresh build reads the archive's
+// verified index, downloads the package (checking its size and SHA256) and
+// unpacks the part of the tree the build needs into a temporary directory.
+// It then runs make with the kernel's BTF (out of the tree, which is only
+// read), relinks every scheduler statically, and moves the binaries with a
+// metadata.json into SchedDir/CacheName(kernel) in one rename. Schedulers that fail are
 // reported in Result.Failures; Build fails only when none builds. The
 // temporary tree is removed on every path.
 func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
@@ -151,7 +159,12 @@ func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
 	if k.Version == "" {
 		return nil, fmt.Errorf("cannot tell the release of kernel %s; name a cached kernel", k.Image)
 	}
-	if err := checkRelease(k.Version); err != nil {
+	name := CacheName(k)
+	if err := checkRelease(name); err != nil {
+		return nil, err
+	}
+	tree, err := sourceTree(opts.Source, k)
+	if err != nil {
 		return nil, err
 	}
 	schedDir := opts.SchedDir
@@ -161,8 +174,8 @@ func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
 		}
 	}
 	if !opts.Force {
-		if b, err := ReadBuilt(schedDir, k.Version); err == nil {
-			opts.logf("schedulers for %s are built already in %s (--force rebuilds)", k.Version, b.Dir)
+		if b, err := ReadBuilt(schedDir, name); err == nil {
+			opts.logf("schedulers for %s are built already in %s (--force rebuilds)", name, b.Dir)
 			return &Result{Built: *b, Cached: true}, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			opts.logf("rebuilding: %v", err)
@@ -176,11 +189,55 @@ func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
 		return nil, err
 	}
 
-	b := &builder{opts: opts, k: k, schedDir: schedDir, tools: tools, res: &Result{}}
+	b := &builder{opts: opts, k: k, name: name, tree: tree, schedDir: schedDir, tools: tools, res: &Result{}}
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
 	return b.res, nil
+}
+
+// CacheName is the directory of the schedulers cache that holds the
+// schedulers built for k: its release for a kernel from an archive, its
+// cache key for one built from a source tree, since two trees (or configs)
+// of one release are different kernels with different BTF.
+func CacheName(k *kernel.Kernel) string {
+	if k.Meta != nil && k.Key != "" {
+		if _, ok := k.Meta.BuildSource(); ok {
+			return k.Key
+		}
+	}
+	return k.Version
+}
+
+// sourceTree picks the tree to build from: dir when given, else the tree
+// a kernel built from source came from; "" means the Debian package. A
+// tree must have tools/sched_ext/Makefile.
+func sourceTree(dir string, k *kernel.Kernel) (string, error) {
+	from := ""
+	if dir == "" && k.Meta != nil {
+		if d, ok := k.Meta.BuildSource(); ok {
+			dir, from = d, fmt.Sprintf("kernel %s was built from %s, ", k.Key, d)
+		}
+	}
+	if dir == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	mk := filepath.Join(abs, "tools", "sched_ext", "Makefile")
+	if _, err := os.Stat(mk); err != nil {
+		why := "which has no tools/sched_ext/Makefile"
+		if _, derr := os.Stat(abs); errors.Is(derr, fs.ErrNotExist) {
+			why = "which is gone"
+		}
+		if from != "" {
+			return "", fmt.Errorf("%s%s; pass --source with that kernel's source tree (its tools/sched_ext is what is built)", from, why)
+		}
+		return "", fmt.Errorf("source tree %s: %s; pass the top of a kernel source tree (6.12 or later has tools/sched_ext)", dir, strings.TrimPrefix(why, "which "))
+	}
+	return abs, nil
 }
 
 func orNone(s string) string {
@@ -228,6 +285,8 @@ func orDefault(s, def string) string {
 type builder struct {
 	opts     BuildOptions
 	k        *kernel.Kernel
+	name     string // the build's directory name: CacheName(k)
+	tree     string // a source tree on disk, or "" for the Debian package
 	schedDir string
 	tools    *toolset
 	res      *Result
@@ -250,64 +309,26 @@ func (b *builder) done(name string) {
 
 func (b *builder) run(ctx context.Context) error {
 	b.phase = time.Now()
-	fe, ix, err := b.index(ctx)
-	if err != nil {
-		return err
-	}
-	name, _, err := sourcePackage(b.k.Version)
-	if err != nil {
-		return err
-	}
-	pkgVersion := ""
-	if b.k.Meta != nil {
-		pkgVersion = b.k.Meta.PackageVersion
-	}
-	src, note, err := pickSource(ix.Versions(name), b.k.Version, pkgVersion)
-	if err != nil {
-		return fmt.Errorf("%w (suite %s at %s)", err, ix.Suite, ix.Mirror)
-	}
-	if note != "" {
-		b.note("%s", note)
-	}
-	b.done("index")
-
 	work, err := os.MkdirTemp(b.opts.WorkDir, "ktstr-scx-")
 	if err != nil {
 		return fmt.Errorf("create a build directory: %w; set TMPDIR (or --work-dir) to a writable directory", err)
 	}
 	defer os.RemoveAll(work)
-	tree, out := filepath.Join(work, "src"), filepath.Join(work, "out")
-	for _, d := range []string{tree, out} {
-		if err := os.Mkdir(d, 0o755); err != nil {
+	out := filepath.Join(work, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return err
+	}
+
+	meta := Metadata{KernelRelease: b.name, Clang: b.tools.clangVersion, Static: true}
+	tree := b.tree
+	if tree == "" {
+		if tree, err = b.fetchSource(ctx, work, &meta); err != nil {
 			return err
 		}
+	} else {
+		meta.SourceTree = tree
+		b.opts.logf("building tools/sched_ext of %s (the tree is only read)", tree)
 	}
-
-	b.opts.logf("downloading %s %s (%d MB) from %s", src.Name, src.Version, src.Size>>20, ix.Mirror)
-	deb, err := os.Create(filepath.Join(work, "source.deb"))
-	if err != nil {
-		return err
-	}
-	defer deb.Close()
-	fe.Progress = b.opts.Progress
-	if err := fe.Download(ctx, src, deb); err != nil {
-		return err
-	}
-	b.res.Disk.Deb = src.Size
-	b.done("download")
-
-	if _, err := deb.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	st, err := unpackSource(ctx, deb, "usr/src/"+src.Name+".tar.xz", tree, b.opts.FullTree)
-	if err != nil {
-		return fmt.Errorf("unpack %s %s: %w", src.Name, src.Version, err)
-	}
-	deb.Close()
-	os.Remove(deb.Name())
-	b.res.Disk.Source = st.Bytes
-	b.opts.logf("unpacked %d files (%d MB) of %d entries", st.Files, st.Bytes>>20, st.Entries)
-	b.done("extract")
 
 	scheds := makefileSchedulers(filepath.Join(tree, "tools", "sched_ext", "Makefile"))
 	built, failures, err := b.make(ctx, tree, out, scheds)
@@ -316,11 +337,6 @@ func (b *builder) run(ctx context.Context) error {
 	}
 	b.res.Disk.Build = cachedir.DirSize(out)
 
-	meta := Metadata{
-		KernelRelease: b.k.Version, SourcePackage: src.Name, SourceVersion: src.Version,
-		Mirror: ix.Mirror, Suite: ix.Suite, ArchiveVerified: ix.Verified,
-		Clang: b.tools.clangVersion, Static: true,
-	}
 	for _, f := range failures {
 		meta.Failed = append(meta.Failed, f.Name)
 	}
@@ -337,6 +353,66 @@ func (b *builder) run(ctx context.Context) error {
 	}
 	meta.Binaries = built
 	return b.install(bin, &meta, failures)
+}
+
+// fetchSource downloads the kernel's Debian source package and unpacks the
+// part of its tree the build needs under work, recording where it came
+// from in meta. It returns the tree.
+func (b *builder) fetchSource(ctx context.Context, work string, meta *Metadata) (string, error) {
+	fe, ix, err := b.index(ctx)
+	if err != nil {
+		return "", err
+	}
+	name, _, err := sourcePackage(b.k.Version)
+	if err != nil {
+		return "", err
+	}
+	pkgVersion := ""
+	if b.k.Meta != nil {
+		pkgVersion = b.k.Meta.PackageVersion
+	}
+	src, note, err := pickSource(ix.Versions(name), b.k.Version, pkgVersion)
+	if err != nil {
+		return "", fmt.Errorf("%w (suite %s at %s)", err, ix.Suite, ix.Mirror)
+	}
+	if note != "" {
+		b.note("%s", note)
+	}
+	b.done("index")
+
+	tree := filepath.Join(work, "src")
+	if err := os.Mkdir(tree, 0o755); err != nil {
+		return "", err
+	}
+	b.opts.logf("downloading %s %s (%d MB) from %s", src.Name, src.Version, src.Size>>20, ix.Mirror)
+	deb, err := os.Create(filepath.Join(work, "source.deb"))
+	if err != nil {
+		return "", err
+	}
+	defer deb.Close()
+	fe.Progress = b.opts.Progress
+	if err := fe.Download(ctx, src, deb); err != nil {
+		return "", err
+	}
+	b.res.Disk.Deb = src.Size
+	b.done("download")
+
+	if _, err := deb.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	st, err := unpackSource(ctx, deb, "usr/src/"+src.Name+".tar.xz", tree, b.opts.FullTree)
+	if err != nil {
+		return "", fmt.Errorf("unpack %s %s: %w", src.Name, src.Version, err)
+	}
+	deb.Close()
+	os.Remove(deb.Name())
+	b.res.Disk.Source = st.Bytes
+	b.opts.logf("unpacked %d files (%d MB) of %d entries", st.Files, st.Bytes>>20, st.Entries)
+	b.done("extract")
+
+	meta.SourcePackage, meta.SourceVersion = src.Name, src.Version
+	meta.Mirror, meta.Suite, meta.ArchiveVerified = ix.Mirror, ix.Suite, ix.Verified
+	return tree, nil
 }
 
 // index reads the archive's verified index.
@@ -585,7 +661,7 @@ func (b *builder) install(bin string, meta *Metadata, failures []Failure) error 
 		return fmt.Errorf("create the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
 	}
 	cachedir.Sweep(b.schedDir)
-	tmp, err := cachedir.NewTemp(b.schedDir, b.k.Version)
+	tmp, err := cachedir.NewTemp(b.schedDir, b.name)
 	if err != nil {
 		return fmt.Errorf("create a directory in the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
 	}
@@ -605,10 +681,10 @@ func (b *builder) install(bin string, meta *Metadata, failures []Failure) error 
 		return err
 	}
 	size := cachedir.DirSize(tmp)
-	if err := install(b.schedDir, tmp, b.k.Version); err != nil {
+	if err := install(b.schedDir, tmp, b.name); err != nil {
 		return err
 	}
-	built, err := ReadBuilt(b.schedDir, b.k.Version)
+	built, err := ReadBuilt(b.schedDir, b.name)
 	if err != nil {
 		return fmt.Errorf("read back the build: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,5 +246,119 @@ func TestBuildAllFail(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(work); len(ents) != 0 {
 		t.Errorf("work dir not cleaned after a bad download: %v", ents)
+	}
+}
+
+// builtKernelCache makes a kernel cache holding a kernel built from tree
+// (as `ktstr kernel build` records it) and returns the cache and its key.
+func builtKernelCache(t *testing.T, tree string) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	const key = "build-6.12.118-tree-6f652496b01c-config-8ae070d22965"
+	meta := kernel.Metadata{Version: "6.12.118", Source: "build:" + tree, FetchedAt: time.Now(), SchedExt: true, BTF: true}
+	err := kernel.Store(dir, key, meta, func(d string, m *kernel.Metadata) error {
+		if err := os.WriteFile(filepath.Join(d, kernel.ImageFile), []byte("bzImage"), 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(d, kernel.VmlinuxFile), []byte("\x7fELF pretend"), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, key
+}
+
+func TestBuildFromKernelTree(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	elfPath, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true")
+	}
+	tree := t.TempDir()
+	mk := filepath.Join(tree, "tools", "sched_ext", "Makefile")
+	if err := os.MkdirAll(filepath.Dir(mk), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mk, []byte(fakeMakefile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kc, key := builtKernelCache(t, tree)
+	sd, work := t.TempDir(), t.TempDir()
+	t.Setenv("ELF", elfPath)
+	// No archive is reachable: a kernel built from a tree needs none.
+	t.Setenv(kernel.MirrorEnv, "http://127.0.0.1:1/debian")
+	opts := BuildOptions{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Clang: "true", LLVMStrip: "true"}
+	res, err := Build(testCtx(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kept under the kernel's key, not its release: another tree of 6.12.118
+	// is another kernel.
+	if res.KernelRelease != key || res.Dir != filepath.Join(sd, key) || res.SourceTree != tree || res.SourcePackage != "" {
+		t.Errorf("result = %+v", res)
+	}
+	if strings.Join(res.Binaries, ",") != "scx_good" {
+		t.Errorf("binaries %v", res.Binaries)
+	}
+	var phases []string
+	for _, p := range res.Phases {
+		phases = append(phases, p.Name)
+	}
+	if strings.Join(phases, ",") != "build,relink,install" {
+		t.Errorf("phases = %v", phases)
+	}
+	// The tree is only read.
+	var files []string
+	filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 1 {
+		t.Errorf("the build wrote into the source tree: %v", files)
+	}
+	if ents, _ := os.ReadDir(work); len(ents) != 0 {
+		t.Errorf("work dir not cleaned: %v", ents)
+	}
+	// Tests find it by the kernel.
+	k, err := kernel.Resolve(key, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name := CacheName(k); name != key {
+		t.Errorf("CacheName = %q, want the key", name)
+	}
+	if res, err := Build(testCtx(t), opts); err != nil || !res.Cached {
+		t.Errorf("second build: %+v, %v", res, err)
+	}
+
+	// --source elsewhere: that tree, which must have tools/sched_ext.
+	opts.Force = true
+	opts.Source = t.TempDir()
+	if _, err := Build(testCtx(t), opts); err == nil || !strings.Contains(err.Error(), "has no tools/sched_ext/Makefile") || !strings.Contains(err.Error(), "6.12 or later") {
+		t.Errorf("a tree without tools/sched_ext: %v", err)
+	}
+	// The kernel's tree gone: said, with what to do; no Debian fallback,
+	// which would build another kernel's sources.
+	opts.Source = ""
+	if err := os.RemoveAll(tree); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(testCtx(t), opts)
+	if err == nil || !strings.Contains(err.Error(), "kernel "+key+" was built from "+tree+", which is gone") || !strings.Contains(err.Error(), "pass --source") {
+		t.Errorf("tree gone: %v", err)
+	}
+}
+
+func TestFindHintNamesKernel(t *testing.T) {
+	t.Setenv(SchedDirEnv, t.TempDir())
+	t.Setenv(SchedulerEnv, "")
+	t.Setenv("PATH", t.TempDir())
+	_, err := Find("scx_simple", "build-6.12.118-x")
+	if err == nil || !strings.Contains(err.Error(), "`ktstr sched build --kernel build-6.12.118-x`") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -34,13 +34,18 @@ const MetadataFile = cachedir.MetadataFile
 // Metadata is the content of a build directory's metadata.json.
 type Metadata struct {
 	// KernelRelease is the kernel the schedulers were built against (its
-	// BTF made vmlinux.h), e.g. "7.3.4+deb13-amd64"; also the directory
-	// name.
+	// BTF made vmlinux.h): its release, e.g. "7.3.4+deb13-amd64", or the
+	// cache key of a kernel built from source (see CacheName); also the
+	// directory name.
 	KernelRelease string `json:"kernel_release"`
 	// SourcePackage and SourceVersion name the Debian source package
-	// built, e.g. "linux-source-7.3" "7.3.4-1~bpo13+1".
+	// built, e.g. "linux-source-7.3" "7.3.4-1~bpo13+1"; empty for a build
+	// from a source tree.
 	SourcePackage string `json:"source_package"`
 	SourceVersion string `json:"source_version"`
+	// SourceTree is the kernel source tree built from, when it was not a
+	// Debian package.
+	SourceTree string `json:"source_tree,omitempty"`
 	// Mirror and Suite say where the source came from.
 	Mirror string `json:"mirror,omitempty"`
 	Suite  string `json:"suite,omitempty"`

@@ -12,8 +12,15 @@ import (
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 )
 
-// buildHint ends Find's error.
-const buildHint = "run `ktstr sched build` to build the kernel's example schedulers (scripts/install-build-deps.sh installs what that needs)"
+// buildHint ends Find's error: how to build the schedulers for kernel rel
+// ("" for any).
+func buildHint(rel string) string {
+	cmd := "ktstr sched build"
+	if rel != "" {
+		cmd += " --kernel " + rel
+	}
+	return "run `" + cmd + "` to build the kernel's example schedulers (scripts/install-build-deps.sh installs what that needs)"
+}
 
 // Find returns the path of the scheduler binary name (e.g. "scx_simple")
 // for kernel release rel. It looks, in order:
@@ -94,7 +101,7 @@ func Find(name, rel string) (string, error) {
 	}
 	tried = append(tried, "$PATH: not found")
 
-	return "", fmt.Errorf("scheduler %s not found; looked in\n  - %s\n%s", name, strings.Join(tried, "\n  - "), buildHint)
+	return "", fmt.Errorf("scheduler %s not found; looked in\n  - %s\n%s", name, strings.Join(tried, "\n  - "), buildHint(rel))
 }
 
 // lookIn finds name in dir (or accepts dir itself when it is the binary);

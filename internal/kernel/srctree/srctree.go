@@ -73,6 +73,12 @@ func Open(dir string) (*Tree, error) {
 
 var makeVarRe = regexp.MustCompile(`(?m)^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)[ \t]*=[ \t]*(\S*)[ \t]*$`)
 
+// HasSchedExt reports whether the tree has sched_ext (kernel/sched/ext.c,
+// which came in 6.12).
+func (t *Tree) HasSchedExt() bool {
+	return isFile(filepath.Join(t.Dir, "kernel", "sched", "ext.c"))
+}
+
 // makefileVersion reads the version the top Makefile gives: "" unless it
 // sets VERSION and PATCHLEVEL.
 func makefileVersion(makefile []byte) string {

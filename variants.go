@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -174,12 +173,7 @@ func topologyPreset(t Topology) gauntlet.Preset {
 // kernelLabel names a kernel in subtest names: a path (a cache entry, an
 // image, a source tree) by its last element, anything else as given, made
 // safe for -run patterns.
-func kernelLabel(k string) string {
-	if strings.Contains(k, "/") {
-		k = filepath.Base(filepath.Clean(k))
-	}
-	return gauntlet.KernelLabel(k)
-}
+func kernelLabel(k string) string { return gauntlet.KernelName(k) }
 
 // job is the host's view of variant v of spec: the test called name, a leaf
 // of test. It is built once; the host changes nothing in it.

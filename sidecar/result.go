@@ -54,6 +54,10 @@ type Result struct {
 
 	// KernelVersion is the kernel release the guest booted.
 	KernelVersion string `json:"kernel_version,omitempty"`
+	// KernelLabel is the last element of TestName when the run split the
+	// test by kernel (several --kernel), else empty: comparisons across
+	// kernels pair the variants without it.
+	KernelLabel string `json:"kernel_label,omitempty"`
 	// KernelCommit is the HEAD of the kernel's source tree, when the
 	// kernel came from one (7 hex, "-dirty" suffix as ProjectCommit).
 	KernelCommit string `json:"kernel_commit,omitempty"`

@@ -311,6 +311,15 @@ func testKernelArg(spec string, k *kernel.Kernel) (string, error) {
 	return filepath.Abs(k.Image)
 }
 
+// kernelNames are the kernels' labels in variant names.
+func kernelNames(kernels []testKernel) []string {
+	var out []string
+	for _, k := range kernels {
+		out = append(out, gauntlet.KernelName(k.arg))
+	}
+	return out
+}
+
 // testEnviron returns the environment of the test binaries.
 func testEnviron(base []string, o *testOptions, kernels []testKernel, runID string, list bool) []string {
 	environ := slices.Clone(base)
@@ -394,6 +403,7 @@ func runTestCommand(ctx context.Context, o *testOptions) (int, error) {
 		Args:           o.goArgs,
 		Listing:        o.list,
 		JUnit:          o.junit,
+		Kernels:        kernelNames(kernels),
 		Report:         runReport(o.report, runID),
 		Stdout:         os.Stdout,
 		Stderr:         os.Stderr,

@@ -2,6 +2,7 @@ package gauntlet
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -46,7 +47,8 @@ type Variant struct {
 
 // Name is the variant's subtest path: "TestX/gauntlet/<preset>/<profile>"
 // for a gauntlet variant and "TestX" for a base one, each followed by
-// "/<kernel>" when Kernel is set (sanitised by [KernelLabel]).
+// "/<kernel>" when Kernel is set (as [KernelName] gives it, the subtest's
+// name).
 func (v Variant) Name() string {
 	var b strings.Builder
 	b.WriteString(v.Test)
@@ -58,7 +60,7 @@ func (v Variant) Name() string {
 	}
 	if v.Kernel != "" {
 		b.WriteString("/")
-		b.WriteString(KernelLabel(v.Kernel))
+		b.WriteString(KernelName(v.Kernel))
 	}
 	return b.String()
 }
@@ -77,6 +79,16 @@ func (v Variant) EffectiveWorkers() int {
 		return DefaultWorkers
 	}
 	return v.Workers
+}
+
+// KernelName is how variant names carry the kernel argument k: a path (a
+// cache entry, an image, a source tree) by its last element, anything else
+// as given, made safe by KernelLabel.
+func KernelName(k string) string {
+	if strings.Contains(k, "/") {
+		k = filepath.Base(filepath.Clean(k))
+	}
+	return KernelLabel(k)
 }
 
 // KernelLabel turns a kernel label into one safe as a Go subtest name

@@ -25,6 +25,10 @@ type Session struct {
 	Listing bool
 	// JUnit, when set, is where Test writes a JUnit report.
 	JUnit string
+	// Kernels are the labels of the kernels the variants run on, as the
+	// last element of their names (gauntlet.KernelName); with two or more
+	// the summary adds each kernel's totals and what differs between them.
+	Kernels []string
 	// Report, when set, is called by Test after the run to write the
 	// run's HTML report; the line it returns ends the summary.
 	Report func() (line string, err error)

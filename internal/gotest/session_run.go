@@ -117,7 +117,7 @@ func (s *Session) Test(ctx context.Context, environ []string, total int) (int, e
 		WriteFailures(&b, rows)
 	}
 	b.WriteString("\n")
-	WriteSummary(&b, rows)
+	WriteSummary(&b, rows, s.Kernels...)
 	if s.Report != nil {
 		line, err := s.Report()
 		if err != nil {

@@ -223,8 +223,11 @@ func WriteFailures(w io.Writer, rows []Row) error {
 
 // WriteSummary writes the summary table, failures first with their
 // reasons, then passes, then skips with theirs, each with its run time,
-// and ends with the totals line (see Totals.String) alone on a line.
-func WriteSummary(w io.Writer, rows []Row) error {
+// and ends with the totals line (see Totals.String) alone on a line. With
+// two or more kernels (their labels, the last element of each variant's
+// name), the totals of each kernel and the variants whose outcome differs
+// between kernels come before it.
+func WriteSummary(w io.Writer, rows []Row, kernels ...string) error {
 	withPkg := multiPackage(rows)
 	ordered := slices.Clone(rows)
 	rank := map[Status]int{Failed: 0, Passed: 1, Skipped: 2}
@@ -252,12 +255,80 @@ func WriteSummary(w io.Writer, rows []Row) error {
 	if len(ordered) > 0 {
 		b.WriteString("\n")
 	}
+	if len(kernels) > 1 {
+		writeByKernel(&b, rows, kernels)
+	}
 	b.WriteString(Tally(rows).String() + "\n")
 	// tabwriter pads the last column of short lines too; no trailing
 	// blanks on any line.
 	out := strings.Join(trimRight(strings.Split(b.String(), "\n")), "\n")
 	_, err := io.WriteString(w, out)
 	return err
+}
+
+// writeByKernel writes each kernel's totals, then the variants that passed
+// on one kernel and failed on another: on a run across kernels, what a
+// reader wants first is what the kernel changed.
+func writeByKernel(b *strings.Builder, rows []Row, kernels []string) {
+	byKernel := map[string][]Row{}
+	type outcome struct{ kernel, status string }
+	variants := map[string][]outcome{} // the name without its kernel
+	var order []string
+	for _, r := range rows {
+		rest, k, ok := cutKernel(r.Name, kernels)
+		if !ok {
+			continue
+		}
+		byKernel[k] = append(byKernel[k], r)
+		key := r.Package + " " + rest
+		if _, seen := variants[key]; !seen {
+			order = append(order, key)
+		}
+		variants[key] = append(variants[key], outcome{k, r.Status.String()})
+	}
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "by kernel:")
+	for _, k := range kernels {
+		fmt.Fprintf(tw, "  %s\t%s\n", k, Tally(byKernel[k]))
+	}
+	var differ []string
+	for _, key := range order {
+		outs := variants[key]
+		same := true
+		for _, o := range outs[1:] {
+			same = same && o.status == outs[0].status
+		}
+		if same {
+			continue
+		}
+		var parts []string
+		for _, o := range outs {
+			parts = append(parts, o.status+" on "+o.kernel)
+		}
+		_, name, _ := strings.Cut(key, " ")
+		if multiPackage(rows) {
+			name = key
+		}
+		differ = append(differ, fmt.Sprintf("  %s\t%s", name, strings.Join(parts, ", ")))
+	}
+	if len(differ) > 0 {
+		fmt.Fprintln(tw, "differs by kernel:")
+		for _, l := range differ {
+			fmt.Fprintln(tw, l)
+		}
+	}
+	tw.Flush()
+	b.WriteString("\n")
+}
+
+// cutKernel splits a variant's name into the rest and its kernel label,
+// when its last element is one of kernels.
+func cutKernel(name string, kernels []string) (rest, kernel string, ok bool) {
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 || !slices.Contains(kernels, name[i+1:]) {
+		return "", "", false
+	}
+	return name[:i], name[i+1:], true
 }
 
 func trimRight(ls []string) []string {

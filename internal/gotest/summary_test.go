@@ -149,3 +149,41 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryByKernel(t *testing.T) {
+	const pkg = "example.com/scheds"
+	row := func(name string, st Status) Row {
+		return Row{Package: pkg, Name: name, Status: st, Elapsed: time.Second, Test: &Test{Name: name}}
+	}
+	rows := []Row{
+		row("TestA/1n2l2c1t/build-6.12.118-x", Passed),
+		row("TestA/1n2l2c1t/debian-7.3.4_deb13-amd64", Passed),
+		row("TestB/scx_qmap/2n2l2c1t/build-6.12.118-x", Failed),
+		row("TestB/scx_qmap/2n2l2c1t/debian-7.3.4_deb13-amd64", Passed),
+		row("TestC/gauntlet", Skipped),
+	}
+	var b strings.Builder
+	if err := WriteSummary(&b, rows, "build-6.12.118-x", "debian-7.3.4_deb13-amd64"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	want := `by kernel:
+  build-6.12.118-x          1 passed, 1 failed, 0 skipped
+  debian-7.3.4_deb13-amd64  2 passed, 0 failed, 0 skipped
+differs by kernel:
+  TestB/scx_qmap/2n2l2c1t  FAIL on build-6.12.118-x, PASS on debian-7.3.4_deb13-amd64
+
+3 passed, 1 failed, 1 skipped
+`
+	if !strings.HasSuffix(out, "\n\n"+want) {
+		t.Errorf("summary:\n%s\nwant it to end with:\n%s", out, want)
+	}
+	// One kernel: the summary as before.
+	b.Reset()
+	if err := WriteSummary(&b, rows[:2], "build-6.12.118-x"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "by kernel") {
+		t.Errorf("one kernel got a by-kernel block:\n%s", b.String())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/gauntlet"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/wire"
 	"github.com/ktstr-go/ktstr/sidecar"
@@ -40,6 +41,7 @@ func (r *Outcome) ResultFile() sidecar.Result {
 		Flags:         j.Variant.Profile.Flags,
 		Scheduler:     j.Scheduler.Name,
 		KernelVersion: r.Kernel.Version,
+		KernelLabel:   kernelLabel(j),
 		Accelerator:   string(r.Accel),
 		Deterministic: r.Deterministic,
 		HostNoise:     r.noiseSummary(),
@@ -126,6 +128,19 @@ func fillSidecarStats(s *sidecar.Result, res *wire.Result) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
+// kernelLabel is the kernel's element of the job's name, when the test was
+// split by kernel.
+func kernelLabel(j Job) string {
+	if j.Variant.Kernel == "" {
+		return ""
+	}
+	l := gauntlet.KernelName(j.Variant.Kernel)
+	if !strings.HasSuffix(j.Name, "/"+l) {
+		return ""
+	}
+	return l
+}
+
 // writeSkipped writes the result file of a variant that did not run.
 func writeSkipped(t *testing.T, j Job, why string) {
 	k, err := ResolveKernel(j.Kernel)
@@ -133,7 +148,7 @@ func writeSkipped(t *testing.T, j Job, why string) {
 		return
 	}
 	r := sidecar.Result{TestName: j.Name, Topology: j.Topology.String(), Scheduler: j.Scheduler.Name,
-		Flags: j.Variant.Profile.Flags, KernelVersion: k.Version, Skipped: true, SkipReason: why}
+		Flags: j.Variant.Profile.Flags, KernelVersion: k.Version, KernelLabel: kernelLabel(j), Skipped: true, SkipReason: why}
 	if err := writerFor(k).Write(r); err != nil {
 		t.Logf("ktstr: writing the result file: %v", err)
 	}

@@ -454,15 +454,26 @@ func FlagName(d Dim) string { return flagName(d) }
 // sides are sliced by flags that segment becomes "{flags}", so each
 // profile pairs with the other side's on the same preset.
 func pairName(r *sidecar.Result, slicing []Dim) string {
+	name := r.TestName
+	// A run across kernels names each variant by its kernel too; sliced
+	// by kernel, that element is what the sides differ in.
+	if r.KernelLabel != "" && slices.Contains(slicing, DimKernel) {
+		if base, ok := strings.CutSuffix(name, "/"+r.KernelLabel); ok {
+			name = base + "/{kernel}"
+		}
+	}
 	if !slices.Contains(slicing, DimFlags) {
-		return r.TestName
+		return name
 	}
 	profile := "default"
 	if len(r.Flags) > 0 {
 		profile = strings.Join(r.Flags, "+")
 	}
-	if base, ok := strings.CutSuffix(r.TestName, "/"+profile); ok && strings.Contains(base, "/gauntlet/") {
+	if base, ok := strings.CutSuffix(name, "/"+profile); ok && strings.Contains(base, "/gauntlet/") {
 		return base + "/{flags}"
 	}
-	return r.TestName
+	if base, ok := strings.CutSuffix(name, "/"+profile+"/{kernel}"); ok && strings.Contains(base, "/gauntlet/") {
+		return base + "/{flags}/{kernel}"
+	}
+	return name
 }

@@ -581,3 +581,24 @@ func TestComparePairsFlagProfiles(t *testing.T) {
 		t.Errorf("rows %+v, %d regressions", rep.Rows, rep.Regressions)
 	}
 }
+
+// A run across kernels names each variant by its kernel; sliced by
+// kernel, the variants pair without that element.
+func TestComparePairsAcrossKernels(t *testing.T) {
+	mk := func(label, version string, spread float64) sidecar.Result {
+		return sidecar.Result{TestName: "TestQ/scx_qmap/1n2l2c1t/" + label, KernelLabel: label, KernelVersion: version, Passed: true,
+			Topology: "1n2l2c1t", Scheduler: "scx_qmap", Stats: sidecar.Stats{Overall: sidecar.Metrics{sidecar.MetricWorstSpread: spread}}}
+	}
+	rs := []sidecar.Result{mk("build-6.12.118-tree-x", "6.12.118", 10), mk("debian-7.3.4_deb13-amd64", "7.3.4+deb13-amd64", 30)}
+	rep, err := Compare(rs, Options{A: Filter{DimKernel: {"6.12"}}, B: Filter{DimKernel: {"7.3"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 1 || rep.Rows[0].Key.Test != "TestQ/scx_qmap/1n2l2c1t/{kernel}" || rep.Regressions != 1 {
+		t.Errorf("rows %+v, %d regressions", rep.Rows, rep.Regressions)
+	}
+	// Not sliced by kernel, the names stay whole.
+	if got := pairName(&rs[0], []Dim{DimCommit}); got != rs[0].TestName {
+		t.Errorf("pairName not sliced by kernel = %q", got)
+	}
+}

@@ -136,6 +136,21 @@ func runDelay(b []byte) (time.Duration, bool) {
 	return time.Duration(n), err == nil
 }
 
+// Held returns how long the host has held off the vCPU of guest CPU cpu
+// between host times from and to (CLOCK_MONOTONIC, as Now), from the
+// samples taken so far: for a check that judges while the run goes on.
+// Under -icount guest time does not pass while the host holds QEMU off, so
+// the caller has nothing to take out there.
+func (s *Sampler) Held(cpu int, from, to time.Duration) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var most time.Duration
+	for _, ser := range s.rec.series(cpu) {
+		most = max(most, ser.Held(from, to))
+	}
+	return most
+}
+
 // Stop ends the sampling and returns what was seen, with the given
 // guest-to-host clock offset (see Record.Offset) when known.
 func (s *Sampler) Stop(offset time.Duration, known bool) *Record {

@@ -118,9 +118,11 @@ type judge struct {
 	imb, dsq     streak
 	fbS, klS     streak
 	stall        []streak
-	stallJiffies []uint64 // guest time at each CPU's clock stop
-	idleFrom     []uint64 // jiffies each CPU's idle-while-waiting began, 0 if not
-	idleMissed   []int    // samples in a row since, in which it was not
+	stallJiffies []uint64        // guest time at each CPU's clock stop
+	idleFrom     []uint64        // jiffies each CPU's idle-while-waiting began, 0 if not
+	idleFromAt   []time.Duration // and when, on the monitor's clock
+	idleMissed   []int           // samples in a row since, in which it was not
+	held         HeldFunc        // the host's holding the vCPUs off, or nil
 	findings     []*Finding
 	byKind       map[check.Kind]*Finding
 	wc           wcFinding
@@ -134,6 +136,7 @@ type judge struct {
 type wcFinding struct {
 	idle, waitedOn []int
 	longest        time.Duration
+	held           time.Duration // the host's share taken out of the longest stretches
 	tasks          int
 }
 
@@ -196,6 +199,7 @@ func (j *judge) reset(cpus int) {
 	j.stall = make([]streak, cpus)
 	j.stallJiffies = make([]uint64, cpus)
 	j.idleFrom = make([]uint64, cpus)
+	j.idleFromAt = make([]time.Duration, cpus)
 	j.idleMissed = make([]int, cpus)
 }
 
@@ -411,10 +415,17 @@ func (j *judge) judgeWork(s Sample, at time.Duration) {
 		}
 		j.idleMissed[i] = 0
 		if j.idleFrom[i] == 0 {
-			j.idleFrom[i] = s.Jiffies
+			j.idleFrom[i], j.idleFromAt[i] = s.Jiffies, s.At
 			continue
 		}
 		d := j.guestTime(s.Jiffies - j.idleFrom[i])
+		if j.held != nil {
+			h := j.held(i, j.idleFromAt[i], s.At)
+			d = max(d-h, 0)
+			if d > j.lim.idle {
+				j.wc.held = max(j.wc.held, h)
+			}
+		}
 		j.sum.IdleWhileWaiting = max(j.sum.IdleWhileWaiting, d)
 		if j.lim.idleOn && d > j.lim.idle {
 			idle = append(idle, i)
@@ -441,9 +452,13 @@ func (j *judge) judgeWork(s Sample, at time.Duration) {
 	if wc.tasks == 1 {
 		waiters = "1 runnable task"
 	}
+	heldNote := ""
+	if wc.held >= 20*time.Millisecond {
+		heldNote = fmt.Sprintf(" (%s more while the host held the VM off, not counted)", secs(wc.held))
+	}
 	j.fail(check.WorkConservation, at-longest, fmt.Sprintf(
-		"work not conserved: %s idle for %s while %s allowed there waited on %s",
-		cpus, secs(wc.longest), waiters, on), true)
+		"work not conserved: %s idle for %s%s while %s allowed there waited on %s",
+		cpus, secs(wc.longest), heldNote, waiters, on), true)
 }
 
 func union(a, b []int) []int {

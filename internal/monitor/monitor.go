@@ -50,15 +50,24 @@ type Monitor struct {
 	rec Record
 }
 
+// HeldFunc says how long the host held off the vCPU of guest CPU cpu
+// between times from and to of the monitor's clock (Sample.At).
+type HeldFunc func(cpu int, from, to time.Duration) time.Duration
+
 // Start starts sampling with reader r every period. onFail, when set, is
 // called once, from the sampling goroutine, with the first failure found
 // under limits a while the run goes on (to ask the guest for a dump).
-func Start(r *Reader, period time.Duration, hz int, a check.Assert, onFail func(Finding)) *Monitor {
+// held, when set, tells the time the host held the vCPUs off, which the
+// guest's clock counts and the work-conservation check takes out: a frozen
+// guest's idle CPU is not the scheduler's doing. It must be nil when guest
+// time follows instructions (-icount).
+func Start(r *Reader, period time.Duration, hz int, a check.Assert, held HeldFunc, onFail func(Finding)) *Monitor {
 	m := &Monitor{
 		r: r, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{}),
 		judge: newJudge(a, hz, r.events), onFail: onFail,
 		rec: Record{Events: r.events, BodyStart: -1, BodyEnd: -1, HZ: hz, Notes: r.Notes},
 	}
+	m.judge.held = held
 	go m.loop(period)
 	return m
 }

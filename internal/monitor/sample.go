@@ -6,8 +6,10 @@ import "time"
 type Sample struct {
 	// At is the host's time since the monitor started.
 	At time.Duration
-	// Jiffies is the guest's jiffies_64: its own time, which does not
-	// pass while the host holds the vCPUs off.
+	// Jiffies is the guest's jiffies_64: its own time. Outside -icount it
+	// follows the host's clock, so it also passes while the host holds
+	// the vCPUs off: a frozen guest catches up on the ticks it missed as
+	// soon as it runs again (see Monitor's held function).
 	Jiffies uint64
 	// CPUs holds one entry per guest CPU.
 	CPUs []CPU

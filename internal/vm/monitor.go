@@ -3,8 +3,10 @@ package vm
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ktstr-go/ktstr/internal/guestmem"
+	"github.com/ktstr-go/ktstr/internal/hostnoise"
 	"github.com/ktstr-go/ktstr/internal/monitor"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -22,6 +24,9 @@ type guestView struct {
 	err    error // why the guest's memory cannot be read, once known
 	mon    *monitor.Monitor
 	off    string // why the monitor is off
+	// noise tells the monitor how long the host held the vCPUs off; nil
+	// under -icount, where guest time does not pass meanwhile.
+	noise *hostnoise.Sampler
 	// badSymbols tells that the guest's memory was not found where its
 	// symbols said while QEMU ran.
 	badSymbols bool
@@ -99,7 +104,16 @@ func (g *guestView) startMonitor(syms map[string]uint64, l *link) {
 		}
 		return
 	}
-	g.mon = monitor.Start(g.reader, period, g.c.HZ, g.c.Request.Assert, func(f monitor.Finding) {
+	var held monitor.HeldFunc
+	if g.noise != nil {
+		// The monitor's clock starts now; the sampler's is the host's
+		// CLOCK_MONOTONIC.
+		base := hostnoise.Now()
+		held = func(cpu int, from, to time.Duration) time.Duration {
+			return g.noise.Held(cpu, base+from, base+to)
+		}
+	}
+	g.mon = monitor.Start(g.reader, period, g.c.HZ, g.c.Request.Assert, held, func(f monitor.Finding) {
 		_ = l.send(wire.Reply{Kind: wire.KindDump, Text: f.Message})
 	})
 }

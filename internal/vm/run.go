@@ -214,6 +214,9 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	// is sent). Under -icount guest time follows instructions, not the
 	// host's clock, so there is nothing to place.
 	noise := hostnoise.Start(cmd.Process.Pid, hostnoise.DefaultPeriod)
+	if !c.Deterministic {
+		guest.noise = noise
+	}
 	var offset time.Duration
 	offsetKnown := false
 	defer func() {

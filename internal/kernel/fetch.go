@@ -17,6 +17,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/image/extract"
 )
 
 // MirrorEnv names the environment variable that gives the Debian archive
@@ -187,7 +188,7 @@ func populateDebian(ctx context.Context, fe *debian.Fetcher, ch *debian.Choice, 
 		return err
 	}
 	meta.SHA256 = hex.EncodeToString(h.Sum(nil))
-	elf, err := image.ExtractVmlinux(f)
+	elf, err := extract.Vmlinux(f)
 	if err != nil {
 		return fmt.Errorf("extract vmlinux from %s %s: %w", ch.Candidate.Binary.Name, ch.Candidate.Version, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 	"github.com/ktstr-go/ktstr/internal/scx"
+	"github.com/ktstr-go/ktstr/internal/scx/build"
 )
 
 func schedCmd() *cobra.Command {
@@ -33,7 +34,7 @@ find a built scheduler by its name.`,
 }
 
 func schedBuildCmd() *cobra.Command {
-	var opts scx.BuildOptions
+	var opts build.Options
 	var verbose bool
 	c := &cobra.Command{
 		Use:   "build",
@@ -51,7 +52,7 @@ package matching the kernel, from the archive the kernel came from (or
 checksums verified), of which the part of tools/ the build needs is unpacked.
 A source tree is only read: make runs with O= in a temporary directory.
 
-Build tools: ` + scx.InstallHint + `.`,
+Build tools: ` + build.InstallHint + `.`,
 		Example: `  ktstr sched build
   ktstr sched build --force -v
   ktstr sched build --kernel build-6.12.118-tree-6f652496b01c-config-8ae070d22965
@@ -66,7 +67,7 @@ Build tools: ` + scx.InstallHint + `.`,
 				opts.Progress = debian.TerminalProgress(os.Stderr)
 			}
 			t0 := time.Now()
-			res, err := scx.Build(cmd.Context(), opts)
+			res, err := build.Schedulers(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -103,8 +104,8 @@ Build tools: ` + scx.InstallHint + `.`,
 	f.StringVar(&opts.KernelCacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
 	f.StringVar(&opts.SchedDir, "sched-dir", "", "schedulers cache (default: $"+scx.SchedDirEnv+", else schedulers/ beside the kernel cache)")
 	f.StringVar(&opts.WorkDir, "work-dir", "", "where the temporary build tree goes (default: $TMPDIR or /tmp)")
-	f.StringVar(&opts.Clang, "clang", scx.DefaultClang, "clang to compile the BPF programs with")
-	f.StringVar(&opts.LLVMStrip, "llvm-strip", scx.DefaultLLVMStrip, "llvm-strip matching --clang")
+	f.StringVar(&opts.Clang, "clang", build.DefaultClang, "clang to compile the BPF programs with")
+	f.StringVar(&opts.LLVMStrip, "llvm-strip", build.DefaultLLVMStrip, "llvm-strip matching --clang")
 	f.IntVarP(&opts.Jobs, "jobs", "j", 0, "parallel make jobs (default: the number of CPUs)")
 	f.BoolVar(&opts.FullTree, "full-tree", false, "unpack the whole kernel tree (1.7 GB) instead of what the build needs")
 	f.BoolVarP(&verbose, "verbose", "v", false, "show make's output")

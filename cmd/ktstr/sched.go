@@ -11,8 +11,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ktstr-go/ktstr/internal/cachedir"
-	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
 	"github.com/ktstr-go/ktstr/internal/scx"
 	"github.com/ktstr-go/ktstr/internal/scx/build"
 )
@@ -48,7 +48,7 @@ when that kernel's schedulers are built already, unless --force.
 The sources are, in order: --source DIR; the tree the kernel was built from
 (ktstr kernel build --source); else Debian's linux-source-<major.minor>
 package matching the kernel, from the archive the kernel came from (or
---mirror, $` + kernel.MirrorEnv + `, or the apt configuration; signature and
+--mirror, $` + fetch.MirrorEnv + `, or the apt configuration; signature and
 checksums verified), of which the part of tools/ the build needs is unpacked.
 A source tree is only read: make runs with O= in a temporary directory.
 
@@ -99,7 +99,7 @@ Build tools: ` + build.InstallHint + `.`,
 	f.StringVar(&opts.KernelVersion, "kernel", "", "kernel to build for: a release (7.3.4+deb13-amd64), version prefix, cache key or path (default: the newest cached)")
 	f.BoolVar(&opts.Force, "force", false, "rebuild even if the schedulers for the kernel are built already")
 	f.StringVar(&opts.Source, "source", "", "kernel source tree to build tools/sched_ext from (default: the tree the kernel was built from, else Debian's source package)")
-	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+kernel.MirrorEnv+", the kernel's archive, then the apt configuration)")
+	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+fetch.MirrorEnv+", the kernel's archive, then the apt configuration)")
 	f.StringVar(&opts.Suite, "suite", "", "Debian suite of the source package (default: the kernel's, else "+debian.DefaultSuite+")")
 	f.StringVar(&opts.KernelCacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
 	f.StringVar(&opts.SchedDir, "sched-dir", "", "schedulers cache (default: $"+scx.SchedDirEnv+", else schedulers/ beside the kernel cache)")

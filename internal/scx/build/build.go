@@ -29,6 +29,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
 	"github.com/ktstr-go/ktstr/internal/logtail"
 	"github.com/ktstr-go/ktstr/internal/scx"
 )
@@ -441,13 +442,13 @@ func (b *builder) mirror(ctx context.Context, fe *debian.Fetcher) (string, error
 	if b.opts.Mirror != "" {
 		return b.opts.Mirror, nil
 	}
-	if m := os.Getenv(kernel.MirrorEnv); m != "" {
+	if m := os.Getenv(fetch.MirrorEnv); m != "" {
 		return m, nil
 	}
 	if b.k.Meta != nil && b.k.Meta.Mirror != "" {
 		return b.k.Meta.Mirror, nil
 	}
-	return kernel.AptMirror(ctx, fe, b.opts.AptDir, fe.Suite, b.opts.logf)
+	return fetch.AptMirror(ctx, fe, b.opts.AptDir, fe.Suite, b.opts.logf)
 }
 
 // unpackSource streams the tarball member out of the .deb and unpacks it

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian/archivetest"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
 	"github.com/ktstr-go/ktstr/internal/scx"
 )
 
@@ -159,7 +160,7 @@ func TestBuildEndToEnd(t *testing.T) {
 	srv.Set(debPath, deb)
 
 	// The archive is the one the kernel came from (its metadata says).
-	t.Setenv(kernel.MirrorEnv, "")
+	t.Setenv(fetch.MirrorEnv, "")
 	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", srv.URL, true)
 	sd, work := t.TempDir(), t.TempDir()
 	t.Setenv("ELF", elfPath) // make imports the environment
@@ -237,7 +238,7 @@ func TestBuildAllFail(t *testing.T) {
 			debPath, len(deb), archivetest.Sum(deb)),
 	})
 	srv.Set(debPath, deb)
-	t.Setenv(kernel.MirrorEnv, "")
+	t.Setenv(fetch.MirrorEnv, "")
 	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", srv.URL, true)
 	sd, work := t.TempDir(), t.TempDir()
 	_, err := Schedulers(testCtx(t), Options{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{}, Clang: "true", LLVMStrip: "true"})
@@ -308,7 +309,7 @@ func TestBuildFromKernelTree(t *testing.T) {
 	sd, work := t.TempDir(), t.TempDir()
 	t.Setenv("ELF", elfPath)
 	// No archive is reachable: a kernel built from a tree needs none.
-	t.Setenv(kernel.MirrorEnv, "http://127.0.0.1:1/debian")
+	t.Setenv(fetch.MirrorEnv, "http://127.0.0.1:1/debian")
 	opts := Options{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Clang: "true", LLVMStrip: "true"}
 	res, err := Schedulers(testCtx(t), opts)
 	if err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -15,6 +17,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
 )
 
 func kernelCmd() *cobra.Command {
@@ -36,7 +39,7 @@ source tree (--kernel, $` + env.Kernel + `), else the newest cached.`,
 }
 
 func kernelFetchCmd() *cobra.Command {
-	var opts kernel.FetchOptions
+	var opts fetch.Options
 	c := &cobra.Command{
 		Use:   "fetch",
 		Short: "Download the newest sched_ext kernel from the Debian archive into the cache",
@@ -44,10 +47,11 @@ func kernelFetchCmd() *cobra.Command {
 CONFIG_SCHED_CLASS_EXT=y, checking the archive's signature (when the Debian
 keyring is installed) and every checksum, and stores its bzImage, the vmlinux
 extracted from it and its config in the cache. The archive is the one the
-apt configuration names, or --mirror, or $` + kernel.MirrorEnv + `.
+apt configuration names, or --mirror, or $` + fetch.MirrorEnv + `.
 When the newest kernel is cached already nothing is downloaded but the
 archive's indexes, unless --force: that downloads it again and replaces the
-entry, which repairs one that ` + "`ktstr kernel verify`" + ` reports damaged.`,
+entry. (` + "`ktstr kernel verify --repair`" + ` fetches any damaged entry again,
+the newest or not.)`,
 		Example: `  ktstr kernel fetch
   ktstr kernel fetch --suite trixie-backports --force`,
 		Args: cobra.NoArgs,
@@ -57,7 +61,7 @@ entry, which repairs one that ` + "`ktstr kernel verify`" + ` reports damaged.`,
 				opts.Progress = debian.TerminalProgress(os.Stderr)
 			}
 			t0 := time.Now()
-			k, err := kernel.Fetch(cmd.Context(), opts)
+			k, err := fetch.Kernel(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -66,7 +70,7 @@ entry, which repairs one that ` + "`ktstr kernel verify`" + ` reports damaged.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+kernel.MirrorEnv+", then the apt configuration)")
+	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+fetch.MirrorEnv+", then the apt configuration)")
 	f.StringVar(&opts.Suite, "suite", debian.DefaultSuite, "Debian suite to take the kernel from")
 	f.StringVar(&opts.CacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
 	f.StringVar(&opts.AptDir, "apt-dir", "/etc/apt", "apt configuration to read the archive URI from")
@@ -184,15 +188,23 @@ func orDash(s string) string {
 
 func kernelVerifyCmd() *cobra.Command {
 	var cacheDir string
+	var repair bool
 	c := &cobra.Command{
 		Use:   "verify [KEY...]",
 		Short: "Check cached kernels against their recorded SHA-256 sums (default: every entry)",
 		Long: `verify reads every file of each cache entry and compares its size and
 SHA-256 with what was recorded when the entry was stored. (Every use checks
 sizes and times only.) It exits 1 when an entry is damaged, saying what is
-wrong and how to repair it.`,
+wrong and how to repair it.
+
+With --repair, a damaged entry that came from the Debian archive is fetched
+again: the same release, from the archive and suite it came from. A damaged
+kernel built from source is reported with how to build it again. (ktstr
+test fetches a damaged entry again before the tests start when the check on
+use sees the damage; a test binary run by go test only reports it.)`,
 		Example: `  ktstr kernel verify
-  ktstr kernel verify debian-7.3.4+deb13-amd64`,
+  ktstr kernel verify debian-7.3.4+deb13-amd64
+  ktstr kernel verify --repair`,
 		RunE: func(cmd *cobra.Command, keys []string) error {
 			if cacheDir == "" {
 				d, err := kernel.CacheDir()
@@ -201,41 +213,78 @@ wrong and how to repair it.`,
 				}
 				cacheDir = d
 			}
-			if len(keys) == 0 {
-				entries, err := kernel.List(cacheDir)
-				if err != nil {
-					return err
-				}
-				if len(entries) == 0 {
-					return fmt.Errorf("no kernels in %s", cacheDir)
-				}
-				for _, e := range entries {
-					keys = append(keys, e.Key)
+			var opts *fetch.Options
+			if repair {
+				opts = &fetch.Options{CacheDir: cacheDir, Log: os.Stderr}
+				if term.IsTerminal(int(os.Stderr.Fd())) {
+					opts.Progress = debian.TerminalProgress(os.Stderr)
 				}
 			}
-			bad := 0
-			for _, key := range keys {
-				t0 := time.Now()
-				err := kernel.Verify(cacheDir, key)
-				switch {
-				case err == nil:
-					fmt.Printf("%s\tok\t(%.1fs)\n", key, time.Since(t0).Seconds())
-				case cachedir.IsDamaged(err):
-					bad++
-					e := kernel.Entry{Dir: filepath.Join(cacheDir, key)}
-					e.Key = key
-					fmt.Printf("%s\tDAMAGED\t%v\n  %s\n", key, err, e.RepairHint())
-				default:
-					bad++
-					fmt.Printf("%s\tnot verified\t%v\n", key, err)
-				}
-			}
-			if bad > 0 {
-				return fmt.Errorf("%d of %d kernel cache entries damaged or unverifiable", bad, len(keys))
-			}
-			return nil
+			return verifyKernels(cmd.Context(), cmd.OutOrStdout(), cacheDir, keys, opts)
 		},
 	}
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "kernel cache (default as for fetch)")
+	c.Flags().BoolVar(&repair, "repair", false, "fetch damaged entries that came from the Debian archive again")
 	return c
+}
+
+// verifyKernels verifies the cache entries keys (all when none) and writes
+// a line about each to w. With repair set, a damaged entry from the Debian
+// archive is fetched again with those options (fetch.Repair) and counts as
+// repaired, not damaged. It fails when any entry stays damaged or
+// unverifiable.
+func verifyKernels(ctx context.Context, w io.Writer, cacheDir string, keys []string, repair *fetch.Options) error {
+	entries, err := kernel.List(cacheDir)
+	if err != nil && len(keys) == 0 {
+		return err
+	}
+	if len(keys) == 0 {
+		if len(entries) == 0 {
+			return fmt.Errorf("no kernels in %s", cacheDir)
+		}
+		for _, e := range entries {
+			keys = append(keys, e.Key)
+		}
+	}
+	// What the metadata still tells (release, archive, suite) is what a
+	// repair fetches again.
+	listed := map[string]kernel.Entry{}
+	for _, e := range entries {
+		listed[e.Key] = e
+	}
+	bad := 0
+	for _, key := range keys {
+		t0 := time.Now()
+		err := kernel.Verify(cacheDir, key)
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "%s\tok\t(%.1fs)\n", key, time.Since(t0).Seconds())
+		case cachedir.IsDamaged(err):
+			e, ok := listed[key]
+			if !ok {
+				e = kernel.Entry{Dir: filepath.Join(cacheDir, key)}
+				e.Key = key
+			}
+			if repair == nil || !e.FromArchive() {
+				bad++
+				fmt.Fprintf(w, "%s\tDAMAGED\t%v\n  %s\n", key, err, e.RepairHint())
+				continue
+			}
+			fmt.Fprintf(w, "%s\tDAMAGED\t%v\n", key, err)
+			t0 = time.Now()
+			if _, rerr := fetch.Repair(ctx, e, *repair); rerr != nil {
+				bad++
+				fmt.Fprintf(w, "  fetching it again failed: %v\n", rerr)
+				continue
+			}
+			fmt.Fprintf(w, "%s\trepaired\t(fetched again, %.1fs)\n", key, time.Since(t0).Seconds())
+		default:
+			bad++
+			fmt.Fprintf(w, "%s\tnot verified\t%v\n", key, err)
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d kernel cache entries damaged or unverifiable", bad, len(keys))
+	}
+	return nil
 }

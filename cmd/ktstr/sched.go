@@ -11,9 +11,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ktstr-go/ktstr/internal/cachedir"
-	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
 	"github.com/ktstr-go/ktstr/internal/scx"
+	"github.com/ktstr-go/ktstr/internal/scx/build"
 )
 
 func schedCmd() *cobra.Command {
@@ -33,7 +34,7 @@ find a built scheduler by its name.`,
 }
 
 func schedBuildCmd() *cobra.Command {
-	var opts scx.BuildOptions
+	var opts build.Options
 	var verbose bool
 	c := &cobra.Command{
 		Use:   "build",
@@ -47,11 +48,11 @@ when that kernel's schedulers are built already, unless --force.
 The sources are, in order: --source DIR; the tree the kernel was built from
 (ktstr kernel build --source); else Debian's linux-source-<major.minor>
 package matching the kernel, from the archive the kernel came from (or
---mirror, $` + kernel.MirrorEnv + `, or the apt configuration; signature and
+--mirror, $` + fetch.MirrorEnv + `, or the apt configuration; signature and
 checksums verified), of which the part of tools/ the build needs is unpacked.
 A source tree is only read: make runs with O= in a temporary directory.
 
-Build tools: ` + scx.InstallHint + `.`,
+Build tools: ` + build.InstallHint + `.`,
 		Example: `  ktstr sched build
   ktstr sched build --force -v
   ktstr sched build --kernel build-6.12.118-tree-6f652496b01c-config-8ae070d22965
@@ -66,7 +67,7 @@ Build tools: ` + scx.InstallHint + `.`,
 				opts.Progress = debian.TerminalProgress(os.Stderr)
 			}
 			t0 := time.Now()
-			res, err := scx.Build(cmd.Context(), opts)
+			res, err := build.Schedulers(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -98,13 +99,13 @@ Build tools: ` + scx.InstallHint + `.`,
 	f.StringVar(&opts.KernelVersion, "kernel", "", "kernel to build for: a release (7.3.4+deb13-amd64), version prefix, cache key or path (default: the newest cached)")
 	f.BoolVar(&opts.Force, "force", false, "rebuild even if the schedulers for the kernel are built already")
 	f.StringVar(&opts.Source, "source", "", "kernel source tree to build tools/sched_ext from (default: the tree the kernel was built from, else Debian's source package)")
-	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+kernel.MirrorEnv+", the kernel's archive, then the apt configuration)")
+	f.StringVar(&opts.Mirror, "mirror", "", "Debian archive URI (default: $"+fetch.MirrorEnv+", the kernel's archive, then the apt configuration)")
 	f.StringVar(&opts.Suite, "suite", "", "Debian suite of the source package (default: the kernel's, else "+debian.DefaultSuite+")")
 	f.StringVar(&opts.KernelCacheDir, "cache-dir", "", "kernel cache (default: $KTSTR_CACHE_DIR, $XDG_CACHE_HOME/ktstr/kernels or ~/.cache/ktstr/kernels)")
 	f.StringVar(&opts.SchedDir, "sched-dir", "", "schedulers cache (default: $"+scx.SchedDirEnv+", else schedulers/ beside the kernel cache)")
 	f.StringVar(&opts.WorkDir, "work-dir", "", "where the temporary build tree goes (default: $TMPDIR or /tmp)")
-	f.StringVar(&opts.Clang, "clang", scx.DefaultClang, "clang to compile the BPF programs with")
-	f.StringVar(&opts.LLVMStrip, "llvm-strip", scx.DefaultLLVMStrip, "llvm-strip matching --clang")
+	f.StringVar(&opts.Clang, "clang", build.DefaultClang, "clang to compile the BPF programs with")
+	f.StringVar(&opts.LLVMStrip, "llvm-strip", build.DefaultLLVMStrip, "llvm-strip matching --clang")
 	f.IntVarP(&opts.Jobs, "jobs", "j", 0, "parallel make jobs (default: the number of CPUs)")
 	f.BoolVar(&opts.FullTree, "full-tree", false, "unpack the whole kernel tree (1.7 GB) instead of what the build needs")
 	f.BoolVarP(&verbose, "verbose", "v", false, "show make's output")

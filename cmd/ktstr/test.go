@@ -19,6 +19,7 @@ import (
 	"github.com/ktstr-go/ktstr/internal/gotest"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
 	"github.com/ktstr-go/ktstr/internal/report"
 	"github.com/ktstr-go/ktstr/sidecar"
 )
@@ -245,13 +246,13 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 		return nil
 	}
 	// A damaged kernel from the archive is fetched again, saying so.
-	repair := kernel.FetchOptions{Log: prefixWriter(stderr, "ktstr: ")}
+	repair := fetch.Options{Log: prefixWriter(stderr, "ktstr: ")}
 	if terminal {
 		repair.Progress = debian.TerminalProgress(stderr)
 	}
 	if len(specs) == 0 {
 		if named := os.Getenv(env.Kernel); named != "" {
-			k, err := kernel.ResolveOrRepair(ctx, named, "", repair)
+			k, err := fetch.ResolveOrRepair(ctx, named, "", repair)
 			if err != nil {
 				return nil, fmt.Errorf("%s=%q: %w", env.Kernel, named, err)
 			}
@@ -266,25 +267,25 @@ func resolveTestKernels(ctx context.Context, specs []string, stderr io.Writer, t
 			return nil, err
 		}
 		if len(entries) > 0 {
-			k, err := kernel.ResolveOrRepair(ctx, "", dir, repair)
+			k, err := fetch.ResolveOrRepair(ctx, "", dir, repair)
 			if err != nil {
 				return nil, err
 			}
 			return out, add("", k)
 		}
 		fmt.Fprintf(stderr, "ktstr: no kernel in the cache (%s); fetching the newest sched_ext kernel\n", dir)
-		opts := kernel.FetchOptions{Log: stderr}
+		opts := fetch.Options{Log: stderr}
 		if terminal {
 			opts.Progress = debian.TerminalProgress(stderr)
 		}
-		k, err := kernel.Fetch(ctx, opts)
+		k, err := fetch.Kernel(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("fetching a kernel: %w", err)
 		}
 		return out, add("", k)
 	}
 	for _, spec := range specs {
-		k, err := kernel.ResolveOrRepair(ctx, spec, "", repair)
+		k, err := fetch.ResolveOrRepair(ctx, spec, "", repair)
 		if err != nil {
 			return nil, fmt.Errorf("--kernel %q: %w", spec, err)
 		}

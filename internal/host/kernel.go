@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -31,9 +30,11 @@ func ResolveKernel(spec string) (*kernel.Kernel, error) {
 	if what == "" {
 		what, from = os.Getenv(env.Kernel), env.Kernel
 	}
-	// A damaged kernel from the archive is fetched again rather than
-	// booted or passed over.
-	k, err := kernel.ResolveOrRepair(state.ctx, what, "", kernel.FetchOptions{Log: prefixed{os.Stderr, "ktstr: "}})
+	// A damaged kernel is reported (a *kernel.DamagedError saying how to
+	// repair it), not booted or passed over. It is not fetched again here:
+	// a test binary links nothing for the network, so that it starts fast
+	// as a VM's init; `ktstr test` repairs before the tests start.
+	k, err := kernel.Resolve(what, "")
 	if err != nil {
 		if what != "" {
 			return nil, fmt.Errorf("%s=%q: %w", from, what, err)
@@ -45,17 +46,6 @@ func ResolveKernel(spec string) (*kernel.Kernel, error) {
 	}
 	kernels.m[spec] = k
 	return k, nil
-}
-
-// prefixed writes each line with a prefix.
-type prefixed struct {
-	w      io.Writer
-	prefix string
-}
-
-func (p prefixed) Write(b []byte) (int, error) {
-	_, err := io.WriteString(p.w, p.prefix+string(b))
-	return len(b), err
 }
 
 // KernelLabels lists the kernels variants run on, from $KTSTR_KERNELS;

@@ -60,9 +60,6 @@ func Report(t Logger, r *Outcome) {
 	if r.Retried {
 		summary += ", boot retried once (the first never reached init)"
 	}
-	if r.Repaired != "" {
-		summary += ", " + r.Repaired
-	}
 	if hn := r.noiseSummary(); hn != nil && hn.HeldMS >= 20 {
 		summary += fmt.Sprintf(", the host held the vCPUs off %.0f ms in all (%d stretches of %v or more, longest %.0f ms)", hn.HeldMS, hn.Stalls, hostNoiseStall, hn.LongestMS)
 	}

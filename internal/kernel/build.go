@@ -224,7 +224,7 @@ func (b *kbuild) run(ctx context.Context, base []byte) error {
 	}
 
 	if !b.opts.Force {
-		e, err := readEntry(b.cacheDir, key)
+		e, err := ReadEntry(b.cacheDir, key)
 		switch {
 		case err == nil:
 			b.opts.logf("already built: %s (--force builds it again)", e.Dir)
@@ -257,7 +257,7 @@ func (b *kbuild) run(ctx context.Context, base []byte) error {
 	if err := store(b.cacheDir, key, meta, b.populate, b.opts.Force); err != nil {
 		return err
 	}
-	e, err := readEntry(b.cacheDir, key)
+	e, err := ReadEntry(b.cacheDir, key)
 	if err != nil {
 		return fmt.Errorf("read back cache entry %s: %w", key, err)
 	}

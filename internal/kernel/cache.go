@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -100,8 +99,8 @@ func (m *Metadata) BuildSource() (dir string, ok bool) {
 const buildSourcePrefix = "build:"
 
 // FromArchive reports whether the entry came from the Debian archive, so
-// Repair can fetch it again. An entry whose metadata is unreadable tells by
-// its key.
+// that it can be fetched again (package fetch). An entry whose metadata is
+// unreadable tells by its key.
 func (e *Entry) FromArchive() bool {
 	if e.Source != "" {
 		return strings.HasPrefix(e.Source, "debian:")
@@ -189,7 +188,7 @@ func store(cacheDir, key string, meta Metadata, populate func(dir string, meta *
 		if replace {
 			return false
 		}
-		old, err := readEntry(cacheDir, key)
+		old, err := ReadEntry(cacheDir, key)
 		return err == nil && old.PackageVersion == meta.PackageVersion &&
 			len(old.Files) > 0 && old.Files.Verify(old.Dir, true) == nil
 	}
@@ -218,11 +217,11 @@ func storeError(key string, err error) error {
 	return err
 }
 
-// readEntry loads one cache entry and checks it quickly: its metadata, and
-// the size and time of every file it records. Damage is a
+// ReadEntry loads the cache entry key and checks it quickly: its metadata,
+// and the size and time of every file it records. Damage is a
 // *cachedir.DamageError; a missing metadata file is fs.ErrNotExist,
-// unwrapped.
-func readEntry(cacheDir, key string) (*Entry, error) {
+// unwrapped. (Package fetch uses it to tell whether a kernel is cached.)
+func ReadEntry(cacheDir, key string) (*Entry, error) {
 	dir := filepath.Join(cacheDir, key)
 	e := &Entry{Dir: dir}
 	if err := cachedir.ReadMetadata(dir, &e.Metadata); err != nil {
@@ -245,7 +244,7 @@ func readEntry(cacheDir, key string) (*Entry, error) {
 	return e, nil
 }
 
-// brokenEntry stands for an entry readEntry failed on, in List.
+// brokenEntry stands for an entry ReadEntry failed on, in List.
 func brokenEntry(cacheDir, key string, err error) Entry {
 	dir := filepath.Join(cacheDir, key)
 	e := Entry{Dir: dir, Damage: err}
@@ -268,7 +267,7 @@ func brokenEntry(cacheDir, key string, err error) Entry {
 // is reported rather than silently passed over. Directories still being
 // written are skipped. A missing cache directory is an empty cache.
 func List(cacheDir string) ([]Entry, error) {
-	out, err := cachedir.List(cacheDir, readEntry, brokenEntry, func(a, b Entry) int {
+	out, err := cachedir.List(cacheDir, ReadEntry, brokenEntry, func(a, b Entry) int {
 		return cmp.Or(b.FetchedAt.Compare(a.FetchedAt), strings.Compare(a.Key, b.Key))
 	})
 	if err != nil {
@@ -285,7 +284,7 @@ func Verify(cacheDir, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	e, err := readEntry(cacheDir, key)
+	e, err := ReadEntry(cacheDir, key)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(filepath.Join(cacheDir, key)); serr != nil {
 			return fmt.Errorf("no cache entry %s in %s", key, cacheDir)
@@ -328,7 +327,9 @@ func problems(err error) string {
 // RepairHint says how to repair the entry.
 func (e *Entry) RepairHint() string {
 	if e.FromArchive() {
-		return "run `ktstr kernel fetch --force` to fetch it again (ktstr test and go test do it for you)"
+		// Not `ktstr kernel fetch --force`: that fetches the newest
+		// kernel, which this one may no longer be.
+		return "run `ktstr kernel verify --repair " + e.Key + "` to fetch it again"
 	}
 	if dir, ok := e.BuildSource(); ok {
 		return "run `ktstr kernel build --source " + dir + " --force` (with the config options it was built with) to build it again, or `ktstr kernel clean " + e.Key + "` to remove it"
@@ -346,30 +347,11 @@ func (k *Kernel) Verify() error {
 	return Verify(filepath.Dir(dir), k.Key)
 }
 
-// Entry returns the cache entry the kernel came from, for Repair; ok is
-// false for a kernel from outside the cache.
+// Entry returns the cache entry the kernel came from, for a report of its
+// damage or its repair; ok is false for a kernel from outside the cache.
 func (k *Kernel) Entry() (e Entry, ok bool) {
 	if k.Key == "" || k.Meta == nil {
 		return Entry{}, false
 	}
 	return Entry{Dir: filepath.Dir(k.Image), Metadata: *k.Meta}, true
-}
-
-// ResolveOrRepair resolves spec as Resolve does and, when that names a
-// damaged entry that came from the Debian archive, fetches it again (with
-// opts; its Log hears about it) instead of failing. Other damage is
-// returned as a *DamagedError saying how to repair it.
-func ResolveOrRepair(ctx context.Context, spec, cacheDir string, opts FetchOptions) (*Kernel, error) {
-	k, err := Resolve(spec, cacheDir)
-	var de *DamagedError
-	if !errors.As(err, &de) || !de.Entry.FromArchive() {
-		return k, err
-	}
-	opts.logf("%v", err)
-	opts.logf("fetching %s again from the Debian archive", de.Entry.Key)
-	k, rerr := Repair(ctx, de.Entry, opts)
-	if rerr != nil {
-		return nil, fmt.Errorf("%w; fetching it again failed: %v", err, rerr)
-	}
-	return k, nil
 }

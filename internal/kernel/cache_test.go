@@ -249,7 +249,7 @@ func TestDamagedEntryIsReported(t *testing.T) {
 		if !errors.As(err, &de) {
 			t.Fatalf("Resolve(%q) = %v, want a *DamagedError", spec, err)
 		}
-		for _, want := range []string{"kernel cache entry debian-7.3.4 is damaged", "vmlinuz: 10 bytes, 700 when stored", "ktstr kernel fetch --force"} {
+		for _, want := range []string{"kernel cache entry debian-7.3.4 is damaged", "vmlinuz: 10 bytes, 700 when stored", "ktstr kernel verify --repair debian-7.3.4`"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("Resolve(%q): %q lacks %q", spec, err, want)
 			}
@@ -272,7 +272,7 @@ func TestDamagedMetadataIsReported(t *testing.T) {
 		t.Fatalf("List = %+v, %v", entries, err)
 	}
 	_, err = Resolve("", dir)
-	if err == nil || !strings.Contains(err.Error(), "metadata.json") || !strings.Contains(err.Error(), "--force") {
+	if err == nil || !strings.Contains(err.Error(), "metadata.json") || !strings.Contains(err.Error(), "ktstr kernel verify --repair debian-7.3.4") {
 		t.Errorf("Resolve = %v", err)
 	}
 	if err := Verify(dir, "debian-7.3.4"); !cachedir.IsDamaged(err) {

@@ -214,7 +214,7 @@ func resolvePath(p, cacheDir string) (*Kernel, error) {
 	}
 	if fi.IsDir() {
 		if isFile(filepath.Join(abs, MetadataFile)) {
-			e, err := readEntry(filepath.Dir(abs), filepath.Base(abs))
+			e, err := ReadEntry(filepath.Dir(abs), filepath.Base(abs))
 			if err != nil {
 				b := brokenEntry(filepath.Dir(abs), filepath.Base(abs), err)
 				return nil, &DamagedError{Entry: b}

@@ -1,7 +1,9 @@
-// Package scx builds the Linux kernel's example sched_ext schedulers
-// (tools/sched_ext: scx_simple, scx_qmap, scx_central, ...) from Debian's
-// linux-source-<major.minor> package, statically linked, into a cache the
-// harness finds them in, one directory per kernel release.
+// Package scx finds the Linux kernel's example sched_ext schedulers
+// (tools/sched_ext: scx_simple, scx_qmap, scx_central, ...) for a test run,
+// and keeps the cache they are built into, one directory per kernel. The
+// build itself, from a source tree or Debian's linux-source package, is
+// package build: it downloads and decompresses, which test binaries, booting
+// as a VM's init, must not link.
 package scx
 
 import (
@@ -106,9 +108,22 @@ func SchedDir() (string, error) {
 	return filepath.Join(filepath.Dir(kc), "schedulers"), nil
 }
 
-// checkRelease rejects a kernel release that is not a plain directory
-// name.
-func checkRelease(rel string) error {
+// CacheName is the directory of the schedulers cache that holds the
+// schedulers built for k: its release for a kernel from an archive, its
+// cache key for one built from a source tree, since two trees (or configs)
+// of one release are different kernels with different BTF.
+func CacheName(k *kernel.Kernel) string {
+	if k.Meta != nil && k.Key != "" {
+		if _, ok := k.Meta.BuildSource(); ok {
+			return k.Key
+		}
+	}
+	return k.Version
+}
+
+// CheckRelease rejects a kernel release (or CacheName) that is not a plain
+// directory name, so that a build can refuse it before it starts.
+func CheckRelease(rel string) error {
 	if !cachedir.ValidName(rel) {
 		return fmt.Errorf("kernel release %q cannot name a directory", rel)
 	}
@@ -120,7 +135,7 @@ func checkRelease(rel string) error {
 // the directory or its metadata is missing (fs.ErrNotExist) or the build is
 // damaged (a *cachedir.DamageError whose message says to rebuild).
 func ReadBuilt(schedDir, rel string) (*Built, error) {
-	if err := checkRelease(rel); err != nil {
+	if err := CheckRelease(rel); err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(schedDir, rel)
@@ -199,6 +214,46 @@ func List(schedDir string) ([]Built, error) {
 		return nil, fmt.Errorf("read the schedulers cache: %w", err)
 	}
 	return out, nil
+}
+
+// Store adds a build to the cache as schedDir/<meta.KernelRelease>,
+// replacing any build of that release. populate copies the binaries
+// meta.Binaries lists into the directory it is given; Store records their
+// checksums, sets BuiltAt, writes the metadata and moves the directory into
+// place with one rename, so readers never see half a build. It returns the
+// build as ReadBuilt reads it back.
+func Store(schedDir string, meta Metadata, populate func(dir string) error) (*Built, error) {
+	rel := meta.KernelRelease
+	if err := CheckRelease(rel); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(schedDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
+	}
+	cachedir.Sweep(schedDir)
+	tmp, err := cachedir.NewTemp(schedDir, rel)
+	if err != nil {
+		return nil, fmt.Errorf("create a directory in the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	if err := populate(tmp); err != nil {
+		return nil, err
+	}
+	meta.BuiltAt = time.Now().UTC()
+	if meta.Files, err = cachedir.Record(tmp); err != nil {
+		return nil, err
+	}
+	if err := writeMetadata(tmp, &meta); err != nil {
+		return nil, err
+	}
+	if err := install(schedDir, tmp, rel); err != nil {
+		return nil, err
+	}
+	b, err := ReadBuilt(schedDir, rel)
+	if err != nil {
+		return nil, fmt.Errorf("read back the build: %w", err)
+	}
+	return b, nil
 }
 
 // install moves a filled temporary directory into place as

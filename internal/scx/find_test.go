@@ -218,21 +218,23 @@ func TestReadBuiltChecks(t *testing.T) {
 	}
 }
 
-func TestInstallReplaces(t *testing.T) {
+// TestStoreReplaces: a build stored for a release replaces the one there,
+// with its checksums recorded, and leaves nothing else behind.
+func TestStoreReplaces(t *testing.T) {
 	schedDir := t.TempDir()
 	putBuild(t, schedDir, rel, time.Now().Add(-time.Hour), "scx_old")
-	tmp, err := cachedir.NewTemp(schedDir, rel)
+	b, err := Store(schedDir, Metadata{KernelRelease: rel, Binaries: []string{"scx_new"}}, func(dir string) error {
+		putExe(t, dir, "scx_new")
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	putExe(t, tmp, "scx_new")
-	writeMetadata(tmp, &Metadata{KernelRelease: rel, Binaries: []string{"scx_new"}, BuiltAt: time.Now()})
-	if err := install(schedDir, tmp, rel); err != nil {
-		t.Fatal(err)
+	if !b.Has("scx_new") || b.Has("scx_old") || b.BuiltAt.IsZero() || len(b.Files) != 1 {
+		t.Fatalf("Store = %+v", b)
 	}
-	b, err := ReadBuilt(schedDir, rel)
-	if err != nil || !b.Has("scx_new") || b.Has("scx_old") {
-		t.Fatalf("after install: %+v, %v", b, err)
+	if err := Verify(schedDir, rel); err != nil {
+		t.Errorf("Verify after Store: %v", err)
 	}
 	ents, _ := os.ReadDir(schedDir)
 	if len(ents) != 1 {
@@ -241,6 +243,13 @@ func TestInstallReplaces(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("left behind: %v", names)
+	}
+	// A name that is no directory is refused before anything is written.
+	if _, err := Store(schedDir, Metadata{KernelRelease: "../x"}, func(string) error {
+		t.Error("populate called for a bad name")
+		return nil
+	}); err == nil {
+		t.Error("Store accepted the release \"../x\"")
 	}
 }
 
@@ -280,5 +289,15 @@ func TestDamagedBuild(t *testing.T) {
 	}
 	if err := Verify(schedDir, "7.0"); err == nil || !strings.Contains(err.Error(), "no build for kernel 7.0") {
 		t.Errorf("Verify of no build = %v", err)
+	}
+}
+
+func TestFindHintNamesKernel(t *testing.T) {
+	t.Setenv(SchedDirEnv, t.TempDir())
+	t.Setenv(SchedulerEnv, "")
+	t.Setenv("PATH", t.TempDir())
+	_, err := Find("scx_simple", "build-6.12.118-x")
+	if err == nil || !strings.Contains(err.Error(), "`ktstr sched build --kernel build-6.12.118-x`") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian/archivetest"
-	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/image/extract"
 	"github.com/ktstr-go/ktstr/internal/kernel/image/imagetest"
 	"github.com/ktstr-go/ktstr/internal/kernel/kconfig"
 )
@@ -89,9 +89,9 @@ func TestFetchPicksNewestWithSchedExt(t *testing.T) {
 	if !kconfig.Enabled(cfg, "SCHED_CLASS_EXT") {
 		t.Errorf("config = %q", cfg)
 	}
-	vmlinux, err := image.ExtractVmlinux(bytes.NewReader(got))
+	vmlinux, err := extract.Vmlinux(bytes.NewReader(got))
 	if err != nil || !bytes.Equal(vmlinux, f.vmlinux) {
-		t.Fatalf("ExtractVmlinux of the fetched kernel: %v", err)
+		t.Fatalf("extract.Vmlinux of the fetched kernel: %v", err)
 	}
 	if progressed == 0 {
 		t.Error("Progress was never called")

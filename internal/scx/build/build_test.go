@@ -1,4 +1,4 @@
-package scx
+package build
 
 import (
 	"archive/tar"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian/archivetest"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
+	"github.com/ktstr-go/ktstr/internal/scx"
 )
 
 // kernelCache makes a kernel cache holding release, with a vmlinux when
@@ -38,6 +40,25 @@ func kernelCache(t *testing.T, release, pkgVersion, mirror string, btf bool) str
 	return dir
 }
 
+// rel is the kernel release the builds are for.
+const rel = "7.3.4+deb13-amd64"
+
+// putBuild stores a build of release with the named binaries in schedDir.
+func putBuild(t *testing.T, schedDir, release string, bins ...string) {
+	t.Helper()
+	_, err := scx.Store(schedDir, scx.Metadata{KernelRelease: release, Binaries: bins, Static: true}, func(dir string) error {
+		for _, b := range bins {
+			if err := os.WriteFile(filepath.Join(dir, b), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func testCtx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -47,24 +68,24 @@ func testCtx(t *testing.T) context.Context {
 func TestBuildCached(t *testing.T) {
 	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", "http://127.0.0.1:1/debian", false)
 	sd := t.TempDir()
-	putBuild(t, sd, rel, time.Now(), "scx_simple")
+	putBuild(t, sd, rel, "scx_simple")
 	// No network, no compiler, no vmlinux needed for a cached build.
-	res, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: sd, Clang: "no-such-clang"})
+	res, err := Schedulers(testCtx(t), Options{KernelCacheDir: kc, SchedDir: sd, Clang: "no-such-clang"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Cached || res.KernelRelease != rel || !res.Has("scx_simple") {
-		t.Errorf("Build = %+v", res)
+		t.Errorf("Schedulers = %+v", res)
 	}
 	// By release too.
-	if res, err := Build(testCtx(t), BuildOptions{KernelVersion: rel, KernelCacheDir: kc, SchedDir: sd}); err != nil || !res.Cached {
+	if res, err := Schedulers(testCtx(t), Options{KernelVersion: rel, KernelCacheDir: kc, SchedDir: sd}); err != nil || !res.Cached {
 		t.Errorf("by release: %+v, %v", res, err)
 	}
 }
 
 func TestBuildNeedsBTF(t *testing.T) {
 	kc := kernelCache(t, rel, "", "", false)
-	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: t.TempDir(), Force: true})
+	_, err := Schedulers(testCtx(t), Options{KernelCacheDir: kc, SchedDir: t.TempDir(), Force: true})
 	if err == nil || !strings.Contains(err.Error(), "no vmlinux with BTF") {
 		t.Errorf("err = %v", err)
 	}
@@ -72,14 +93,14 @@ func TestBuildNeedsBTF(t *testing.T) {
 
 func TestBuildNeedsClang(t *testing.T) {
 	kc := kernelCache(t, rel, "", "", true)
-	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: t.TempDir(), Clang: "clang-does-not-exist-99"})
+	_, err := Schedulers(testCtx(t), Options{KernelCacheDir: kc, SchedDir: t.TempDir(), Clang: "clang-does-not-exist-99"})
 	if err == nil || !strings.Contains(err.Error(), "clang-does-not-exist-99") || !strings.Contains(err.Error(), "apt-get install clang-22 llvm-22 libelf-dev zlib1g-dev libzstd-dev") {
 		t.Errorf("err = %v", err)
 	}
 }
 
 func TestBuildNoKernel(t *testing.T) {
-	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: t.TempDir(), SchedDir: t.TempDir()})
+	_, err := Schedulers(testCtx(t), Options{KernelCacheDir: t.TempDir(), SchedDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "ktstr kernel fetch") {
 		t.Errorf("err = %v", err)
 	}
@@ -139,16 +160,16 @@ func TestBuildEndToEnd(t *testing.T) {
 	srv.Set(debPath, deb)
 
 	// The archive is the one the kernel came from (its metadata says).
-	t.Setenv(kernel.MirrorEnv, "")
+	t.Setenv(fetch.MirrorEnv, "")
 	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", srv.URL, true)
 	sd, work := t.TempDir(), t.TempDir()
 	t.Setenv("ELF", elfPath) // make imports the environment
 	var log, buildLog strings.Builder
-	opts := BuildOptions{
+	opts := Options{
 		KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{},
 		Clang: "true", LLVMStrip: "true", Log: &log, BuildLog: &buildLog,
 	}
-	res, err := Build(testCtx(t), opts)
+	res, err := Schedulers(testCtx(t), opts)
 	if err != nil {
 		t.Fatalf("%v\nlog:\n%s", err, log.String())
 	}
@@ -189,11 +210,11 @@ func TestBuildEndToEnd(t *testing.T) {
 		t.Errorf("work dir not cleaned: %v", ents)
 	}
 	// Cached now; --force rebuilds.
-	if res, err := Build(testCtx(t), opts); err != nil || !res.Cached {
+	if res, err := Schedulers(testCtx(t), opts); err != nil || !res.Cached {
 		t.Errorf("second build: %+v, %v", res, err)
 	}
 	opts.Force = true
-	if res, err := Build(testCtx(t), opts); err != nil || res.Cached {
+	if res, err := Schedulers(testCtx(t), opts); err != nil || res.Cached {
 		t.Errorf("forced build: %+v, %v", res, err)
 	}
 }
@@ -217,10 +238,10 @@ func TestBuildAllFail(t *testing.T) {
 			debPath, len(deb), archivetest.Sum(deb)),
 	})
 	srv.Set(debPath, deb)
-	t.Setenv(kernel.MirrorEnv, "")
+	t.Setenv(fetch.MirrorEnv, "")
 	kc := kernelCache(t, rel, "7.3.4-1~bpo13+1", srv.URL, true)
 	sd, work := t.TempDir(), t.TempDir()
-	_, err := Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{}, Clang: "true", LLVMStrip: "true"})
+	_, err := Schedulers(testCtx(t), Options{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{}, Clang: "true", LLVMStrip: "true"})
 	if err == nil {
 		t.Fatal("a build producing nothing succeeded")
 	}
@@ -240,7 +261,7 @@ func TestBuildAllFail(t *testing.T) {
 	bad := append([]byte(nil), deb...)
 	bad[len(bad)/2] ^= 1
 	srv.Set(debPath, bad)
-	_, err = Build(testCtx(t), BuildOptions{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{}, Clang: "true", LLVMStrip: "true"})
+	_, err = Schedulers(testCtx(t), Options{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Keyrings: []string{}, Clang: "true", LLVMStrip: "true"})
 	if err == nil || !strings.Contains(err.Error(), "SHA256 mismatch") {
 		t.Errorf("corrupt package: %v", err)
 	}
@@ -288,9 +309,9 @@ func TestBuildFromKernelTree(t *testing.T) {
 	sd, work := t.TempDir(), t.TempDir()
 	t.Setenv("ELF", elfPath)
 	// No archive is reachable: a kernel built from a tree needs none.
-	t.Setenv(kernel.MirrorEnv, "http://127.0.0.1:1/debian")
-	opts := BuildOptions{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Clang: "true", LLVMStrip: "true"}
-	res, err := Build(testCtx(t), opts)
+	t.Setenv(fetch.MirrorEnv, "http://127.0.0.1:1/debian")
+	opts := Options{KernelCacheDir: kc, SchedDir: sd, WorkDir: work, Clang: "true", LLVMStrip: "true"}
+	res, err := Schedulers(testCtx(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,17 +349,17 @@ func TestBuildFromKernelTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name := CacheName(k); name != key {
+	if name := scx.CacheName(k); name != key {
 		t.Errorf("CacheName = %q, want the key", name)
 	}
-	if res, err := Build(testCtx(t), opts); err != nil || !res.Cached {
+	if res, err := Schedulers(testCtx(t), opts); err != nil || !res.Cached {
 		t.Errorf("second build: %+v, %v", res, err)
 	}
 
 	// --source elsewhere: that tree, which must have tools/sched_ext.
 	opts.Force = true
 	opts.Source = t.TempDir()
-	if _, err := Build(testCtx(t), opts); err == nil || !strings.Contains(err.Error(), "has no tools/sched_ext/Makefile") || !strings.Contains(err.Error(), "6.12 or later") {
+	if _, err := Schedulers(testCtx(t), opts); err == nil || !strings.Contains(err.Error(), "has no tools/sched_ext/Makefile") || !strings.Contains(err.Error(), "6.12 or later") {
 		t.Errorf("a tree without tools/sched_ext: %v", err)
 	}
 	// The kernel's tree gone: said, with what to do; no Debian fallback,
@@ -347,18 +368,8 @@ func TestBuildFromKernelTree(t *testing.T) {
 	if err := os.RemoveAll(tree); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Build(testCtx(t), opts)
+	_, err = Schedulers(testCtx(t), opts)
 	if err == nil || !strings.Contains(err.Error(), "kernel "+key+" was built from "+tree+", which is gone") || !strings.Contains(err.Error(), "pass --source") {
 		t.Errorf("tree gone: %v", err)
-	}
-}
-
-func TestFindHintNamesKernel(t *testing.T) {
-	t.Setenv(SchedDirEnv, t.TempDir())
-	t.Setenv(SchedulerEnv, "")
-	t.Setenv("PATH", t.TempDir())
-	_, err := Find("scx_simple", "build-6.12.118-x")
-	if err == nil || !strings.Contains(err.Error(), "`ktstr sched build --kernel build-6.12.118-x`") {
-		t.Errorf("err = %v", err)
 	}
 }

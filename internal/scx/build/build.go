@@ -1,4 +1,11 @@
-package scx
+// Package build builds the Linux kernel's example sched_ext schedulers
+// (tools/sched_ext: scx_simple, scx_qmap, scx_central, ...), statically
+// linked, into the schedulers cache of package scx, where test runs find
+// them. The sources are a kernel source tree or Debian's
+// linux-source-<major.minor> package, downloaded and unpacked here; that is
+// why it is a package of its own: the ktstr command builds, test binaries
+// only find what was built and must not link the download.
+package build
 
 import (
 	"bytes"
@@ -22,10 +29,12 @@ import (
 	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
+	"github.com/ktstr-go/ktstr/internal/kernel/fetch"
 	"github.com/ktstr-go/ktstr/internal/logtail"
+	"github.com/ktstr-go/ktstr/internal/scx"
 )
 
-// Defaults for BuildOptions.
+// Defaults for Options.
 const (
 	DefaultClang     = "clang-22"
 	DefaultLLVMStrip = "llvm-strip-22"
@@ -38,17 +47,17 @@ const InstallHint = "apt-get install clang-22 llvm-22 libelf-dev zlib1g-dev libz
 // own list is used when it can be read.
 var defaultSchedulers = []string{"scx_simple", "scx_cpu0", "scx_qmap", "scx_central", "scx_flatcg", "scx_userland", "scx_pair", "scx_sdt"}
 
-// BuildOptions configure Build. The zero value builds for the newest cached
-// kernel into SchedDir(), taking the sources from the tree that kernel was
-// built from, else from the archive it came from.
-type BuildOptions struct {
+// Options configure Schedulers. The zero value builds for the newest cached
+// kernel into scx.SchedDir(), taking the sources from the tree that kernel
+// was built from, else from the archive it came from.
+type Options struct {
 	// KernelVersion names the kernel as kernel.Resolve takes it: a release
 	// like "7.3.4+deb13-amd64", a version prefix, a cache key or a path;
 	// "" means the newest cached kernel. It must have a vmlinux with BTF.
 	KernelVersion string
 	// KernelCacheDir defaults to kernel.CacheDir().
 	KernelCacheDir string
-	// SchedDir is the schedulers cache; it defaults to SchedDir().
+	// SchedDir is the schedulers cache; it defaults to scx.SchedDir().
 	SchedDir string
 	// Force rebuilds even when the cache has a build for the kernel.
 	Force bool
@@ -93,7 +102,7 @@ type BuildOptions struct {
 	Log, BuildLog io.Writer
 }
 
-func (o *BuildOptions) logf(format string, args ...any) {
+func (o *Options) logf(format string, args ...any) {
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, format+"\n", args...)
 	}
@@ -126,7 +135,7 @@ type Disk struct {
 
 // Result is a build in the cache.
 type Result struct {
-	Built
+	scx.Built
 	// Cached is true when the build was there already and nothing was
 	// done.
 	Cached bool
@@ -140,7 +149,7 @@ type Result struct {
 	Disk   Disk
 }
 
-// Build makes sure the schedulers of the kernel's tools/sched_ext are built
+// Schedulers makes sure the schedulers of the kernel's tools/sched_ext are built
 // for the kernel opts.KernelVersion names and returns them. The sources are
 // opts.Source, else the tree the kernel was built from, else Debian's
 // linux-source-<major.minor>: for that, a fresh build reads the archive's
@@ -148,10 +157,10 @@ type Result struct {
 // unpacks the part of the tree the build needs into a temporary directory.
 // It then runs make with the kernel's BTF (out of the tree, which is only
 // read), relinks every scheduler statically, and moves the binaries with a
-// metadata.json into SchedDir/CacheName(kernel) in one rename. Schedulers that fail are
-// reported in Result.Failures; Build fails only when none builds. The
-// temporary tree is removed on every path.
-func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
+// metadata.json into SchedDir/scx.CacheName(kernel) in one rename.
+// Schedulers that fail are reported in Result.Failures; Schedulers fails
+// only when none builds. The temporary tree is removed on every path.
+func Schedulers(ctx context.Context, opts Options) (*Result, error) {
 	k, err := kernel.Resolve(opts.KernelVersion, opts.KernelCacheDir)
 	if err != nil {
 		return nil, err
@@ -159,8 +168,8 @@ func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
 	if k.Version == "" {
 		return nil, fmt.Errorf("cannot tell the release of kernel %s; name a cached kernel", k.Image)
 	}
-	name := CacheName(k)
-	if err := checkRelease(name); err != nil {
+	name := scx.CacheName(k)
+	if err := scx.CheckRelease(name); err != nil {
 		return nil, err
 	}
 	tree, err := sourceTree(opts.Source, k)
@@ -169,12 +178,12 @@ func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
 	}
 	schedDir := opts.SchedDir
 	if schedDir == "" {
-		if schedDir, err = SchedDir(); err != nil {
+		if schedDir, err = scx.SchedDir(); err != nil {
 			return nil, err
 		}
 	}
 	if !opts.Force {
-		if b, err := ReadBuilt(schedDir, name); err == nil {
+		if b, err := scx.ReadBuilt(schedDir, name); err == nil {
 			opts.logf("schedulers for %s are built already in %s (--force rebuilds)", name, b.Dir)
 			return &Result{Built: *b, Cached: true}, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -194,19 +203,6 @@ func Build(ctx context.Context, opts BuildOptions) (*Result, error) {
 		return nil, err
 	}
 	return b.res, nil
-}
-
-// CacheName is the directory of the schedulers cache that holds the
-// schedulers built for k: its release for a kernel from an archive, its
-// cache key for one built from a source tree, since two trees (or configs)
-// of one release are different kernels with different BTF.
-func CacheName(k *kernel.Kernel) string {
-	if k.Meta != nil && k.Key != "" {
-		if _, ok := k.Meta.BuildSource(); ok {
-			return k.Key
-		}
-	}
-	return k.Version
 }
 
 // sourceTree picks the tree to build from: dir when given, else the tree
@@ -255,7 +251,7 @@ type toolset struct {
 
 // checkTools finds the compilers and make, with the install hint when one
 // is missing.
-func checkTools(opts *BuildOptions) (*toolset, error) {
+func checkTools(opts *Options) (*toolset, error) {
 	t := &toolset{clang: orDefault(opts.Clang, DefaultClang), llvmStrip: orDefault(opts.LLVMStrip, DefaultLLVMStrip)}
 	var missing []string
 	for _, name := range []string{t.clang, t.llvmStrip, "make", "cc", "python3"} {
@@ -283,9 +279,9 @@ func orDefault(s, def string) string {
 
 // builder carries one fresh build.
 type builder struct {
-	opts     BuildOptions
+	opts     Options
 	k        *kernel.Kernel
-	name     string // the build's directory name: CacheName(k)
+	name     string // the build's directory name: scx.CacheName(k)
 	tree     string // a source tree on disk, or "" for the Debian package
 	schedDir string
 	tools    *toolset
@@ -319,7 +315,7 @@ func (b *builder) run(ctx context.Context) error {
 		return err
 	}
 
-	meta := Metadata{KernelRelease: b.name, Clang: b.tools.clangVersion, Static: true}
+	meta := scx.Metadata{KernelRelease: b.name, Clang: b.tools.clangVersion, Static: true}
 	tree := b.tree
 	if tree == "" {
 		if tree, err = b.fetchSource(ctx, work, &meta); err != nil {
@@ -358,7 +354,7 @@ func (b *builder) run(ctx context.Context) error {
 // fetchSource downloads the kernel's Debian source package and unpacks the
 // part of its tree the build needs under work, recording where it came
 // from in meta. It returns the tree.
-func (b *builder) fetchSource(ctx context.Context, work string, meta *Metadata) (string, error) {
+func (b *builder) fetchSource(ctx context.Context, work string, meta *scx.Metadata) (string, error) {
 	fe, ix, err := b.index(ctx)
 	if err != nil {
 		return "", err
@@ -446,13 +442,13 @@ func (b *builder) mirror(ctx context.Context, fe *debian.Fetcher) (string, error
 	if b.opts.Mirror != "" {
 		return b.opts.Mirror, nil
 	}
-	if m := os.Getenv(kernel.MirrorEnv); m != "" {
+	if m := os.Getenv(fetch.MirrorEnv); m != "" {
 		return m, nil
 	}
 	if b.k.Meta != nil && b.k.Meta.Mirror != "" {
 		return b.k.Meta.Mirror, nil
 	}
-	return kernel.AptMirror(ctx, fe, b.opts.AptDir, fe.Suite, b.opts.logf)
+	return fetch.AptMirror(ctx, fe, b.opts.AptDir, fe.Suite, b.opts.logf)
 }
 
 // unpackSource streams the tarball member out of the .deb and unpacks it
@@ -654,47 +650,35 @@ func isStatic(p string) (bool, error) {
 	return len(libs) == 0, nil
 }
 
-// install copies the binaries and metadata into a temporary directory in
-// the cache and renames it into place.
-func (b *builder) install(bin string, meta *Metadata, failures []Failure) error {
-	if err := os.MkdirAll(b.schedDir, 0o755); err != nil {
-		return fmt.Errorf("create the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
-	}
-	cachedir.Sweep(b.schedDir)
-	tmp, err := cachedir.NewTemp(b.schedDir, b.name)
-	if err != nil {
-		return fmt.Errorf("create a directory in the schedulers cache: %w; set %s to a writable directory", err, SchedDirEnv)
-	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
-	for _, n := range meta.Binaries {
-		if err := copyFile(filepath.Join(bin, n), filepath.Join(tmp, n), 0o755); err != nil {
-			return err
+// install stores the binaries in the schedulers cache (scx.Store: one
+// rename, so readers never see half a build).
+func (b *builder) install(bin string, meta *scx.Metadata, failures []Failure) error {
+	built, err := scx.Store(b.schedDir, *meta, func(dir string) error {
+		for _, n := range meta.Binaries {
+			if err := copyFile(filepath.Join(bin, n), filepath.Join(dir, n), 0o755); err != nil {
+				return err
+			}
 		}
-	}
-	meta.BuiltAt = time.Now().UTC()
-	files, err := cachedir.Record(tmp)
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	meta.Files = files
-	if err := writeMetadata(tmp, meta); err != nil {
-		return err
-	}
-	size := cachedir.DirSize(tmp)
-	if err := install(b.schedDir, tmp, b.name); err != nil {
-		return err
-	}
-	built, err := ReadBuilt(b.schedDir, b.name)
-	if err != nil {
-		return fmt.Errorf("read back the build: %w", err)
 	}
 	b.res.Built = *built
 	b.res.Failures = failures
-	b.res.Disk.Installed = size
+	b.res.Disk.Installed = cachedir.DirSize(built.Dir)
 	b.done("install")
 	return nil
 }
 
+// isExecutable reports whether p is an executable regular file, as scx
+// checks the binaries of a build.
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// copyFile copies src to the new file dst with mode.
 func copyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {

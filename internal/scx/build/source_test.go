@@ -1,4 +1,4 @@
-package scx
+package build
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package kernel
+package fetch
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
 )
 
@@ -20,12 +21,12 @@ func TestFetchNetwork(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	k, err := Fetch(ctx, FetchOptions{CacheDir: t.TempDir(), Log: tlog{t}})
+	k, err := Kernel(ctx, Options{CacheDir: t.TempDir(), Log: tlog{t}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("fetched %s (%s) in %v, archive verified: %v", k.Version, k.Meta.PackageVersion, time.Since(start), k.Meta.ArchiveVerified)
-	if k.SchedExt != SupportYes || !k.HasBTF || !k.HasPVH {
+	if k.SchedExt != kernel.SupportYes || !k.HasBTF || !k.HasPVH {
 		t.Errorf("kernel %+v lacks sched_ext, BTF or PVH", k)
 	}
 	info, err := image.Inspect(k.Vmlinux)
@@ -34,7 +35,7 @@ func TestFetchNetwork(t *testing.T) {
 	}
 }
 
-// tlog sends Fetch's notes to the test log.
+// tlog sends Kernel's notes to the test log.
 type tlog struct{ t *testing.T }
 
 func (l tlog) Write(p []byte) (int, error) {

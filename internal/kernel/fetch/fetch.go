@@ -1,10 +1,18 @@
-package kernel
+// Package fetch downloads Debian's sched_ext kernels into the kernel cache
+// of package kernel, and fetches damaged ones again. It is kept out of
+// package kernel because it links HTTP, TLS, OpenPGP and the
+// decompressors: test binaries, which resolve kernels but never fetch
+// them, boot as a VM's init, and under emulation those packages'
+// initialisation alone costs every boot a fifth of a second. The ktstr
+// command (kernel fetch, test, sched build) uses it; test binaries must not.
+package fetch
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,20 +22,21 @@ import (
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/env"
-
+	"github.com/ktstr-go/ktstr/internal/kernel"
 	"github.com/ktstr-go/ktstr/internal/kernel/debian"
 	"github.com/ktstr-go/ktstr/internal/kernel/image"
+	"github.com/ktstr-go/ktstr/internal/kernel/image/extract"
 )
 
 // MirrorEnv names the environment variable that gives the Debian archive
-// URI when FetchOptions.Mirror is empty.
+// URI when Options.Mirror is empty.
 const MirrorEnv = env.DebianMirror
 
-// FetchOptions configure Fetch. The zero value fetches the newest
+// Options configure Kernel and Repair. The zero value fetches the newest
 // sched_ext kernel of trixie-backports for amd64 from the first apt source
-// that serves that suite, into CacheDir().
-type FetchOptions struct {
-	// CacheDir defaults to CacheDir().
+// that serves that suite, into kernel.CacheDir().
+type Options struct {
+	// CacheDir defaults to kernel.CacheDir().
 	CacheDir string
 	// Mirror is the archive URI; it defaults to $KTSTR_DEBIAN_MIRROR, then
 	// to the apt sources under AptDir.
@@ -55,21 +64,21 @@ type FetchOptions struct {
 	Release string
 }
 
-func (o *FetchOptions) logf(format string, args ...any) {
+func (o *Options) logf(format string, args ...any) {
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, format+"\n", args...)
 	}
 }
 
-// Fetch makes sure the newest sched_ext kernel of a Debian suite is in the
+// Kernel makes sure the newest sched_ext kernel of a Debian suite is in the
 // cache and returns it. The release and package indexes are always read (to
 // learn what is newest); the packages are downloaded only when that kernel
 // is not cached yet. The bzImage, the vmlinux extracted from it and the
 // config are stored together.
-func Fetch(ctx context.Context, opts FetchOptions) (*Kernel, error) {
+func Kernel(ctx context.Context, opts Options) (*kernel.Kernel, error) {
 	cacheDir := opts.CacheDir
 	if cacheDir == "" {
-		d, err := CacheDir()
+		d, err := kernel.CacheDir()
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +117,7 @@ func Fetch(ctx context.Context, opts FetchOptions) (*Kernel, error) {
 		if opts.Force {
 			return false
 		}
-		e, err := readEntry(cacheDir, cacheKey(c))
+		e, err := kernel.ReadEntry(cacheDir, cacheKey(c))
 		return err == nil && e.SchedExt && e.PackageVersion == c.Version
 	}
 	ch, err := fe.Choose(ctx, ix, have)
@@ -121,7 +130,7 @@ func Fetch(ctx context.Context, opts FetchOptions) (*Kernel, error) {
 	key := cacheKey(&ch.Candidate)
 	if !ch.Have {
 		opts.logf("fetching %s (%s) from %s %s", ch.Candidate.Release, ch.Candidate.Version, ix.Mirror, ix.Suite)
-		meta := Metadata{
+		meta := kernel.Metadata{
 			Version:         ch.Candidate.Release,
 			PackageVersion:  ch.Candidate.Version,
 			Source:          "debian:" + ix.Suite,
@@ -129,27 +138,28 @@ func Fetch(ctx context.Context, opts FetchOptions) (*Kernel, error) {
 			SchedExt:        true, // Choose only returns such kernels
 			ArchiveVerified: ix.Verified,
 		}
-		populate := func(dir string, meta *Metadata) error { return populateDebian(ctx, fe, ch, dir, meta) }
-		if err := Store(cacheDir, key, meta, populate); err != nil {
+		populate := func(dir string, meta *kernel.Metadata) error { return populateDebian(ctx, fe, ch, dir, meta) }
+		if err := kernel.Store(cacheDir, key, meta, populate); err != nil {
 			return nil, err
 		}
 	} else {
 		opts.logf("%s (%s) is cached already", ch.Candidate.Release, ch.Candidate.Version)
 	}
-	e, err := readEntry(cacheDir, key)
+	e, err := kernel.ReadEntry(cacheDir, key)
 	if err != nil {
 		return nil, fmt.Errorf("read back cache entry %s: %w", key, err)
 	}
 	return e.Kernel(), nil
 }
 
+// cacheKey names the cache entry of a Debian kernel.
 func cacheKey(c *debian.Candidate) string { return "debian-" + c.Release }
 
 // Repair fetches a damaged entry that came from the Debian archive again,
 // the same release from the same archive and suite when the metadata tells
 // them, and returns the kernel. opts gives the cache, logging and progress;
 // its Release, Force, Mirror and Suite are set here.
-func Repair(ctx context.Context, e Entry, opts FetchOptions) (*Kernel, error) {
+func Repair(ctx context.Context, e kernel.Entry, opts Options) (*kernel.Kernel, error) {
 	if !e.FromArchive() {
 		return nil, fmt.Errorf("kernel cache entry %s did not come from the Debian archive: %s", e.Key, e.RepairHint())
 	}
@@ -167,16 +177,16 @@ func Repair(ctx context.Context, e Entry, opts FetchOptions) (*Kernel, error) {
 	if opts.CacheDir == "" {
 		opts.CacheDir = filepath.Dir(e.Dir)
 	}
-	return Fetch(ctx, opts)
+	return Kernel(ctx, opts)
 }
 
 // populateDebian writes vmlinuz, vmlinux and config into dir and completes
 // meta from what they contain.
-func populateDebian(ctx context.Context, fe *debian.Fetcher, ch *debian.Choice, dir string, meta *Metadata) error {
-	if err := os.WriteFile(filepath.Join(dir, ConfigFile), ch.Config, 0o644); err != nil {
+func populateDebian(ctx context.Context, fe *debian.Fetcher, ch *debian.Choice, dir string, meta *kernel.Metadata) error {
+	if err := os.WriteFile(filepath.Join(dir, kernel.ConfigFile), ch.Config, 0o644); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
-	vmlinuz := filepath.Join(dir, ImageFile)
+	vmlinuz := filepath.Join(dir, kernel.ImageFile)
 	f, err := os.Create(vmlinuz)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", vmlinuz, err)
@@ -187,7 +197,7 @@ func populateDebian(ctx context.Context, fe *debian.Fetcher, ch *debian.Choice, 
 		return err
 	}
 	meta.SHA256 = hex.EncodeToString(h.Sum(nil))
-	elf, err := image.ExtractVmlinux(f)
+	elf, err := extract.Vmlinux(f)
 	if err != nil {
 		return fmt.Errorf("extract vmlinux from %s %s: %w", ch.Candidate.Binary.Name, ch.Candidate.Version, err)
 	}
@@ -196,7 +206,7 @@ func populateDebian(ctx context.Context, fe *debian.Fetcher, ch *debian.Choice, 
 		return fmt.Errorf("inspect the extracted vmlinux: %w", err)
 	}
 	meta.BTF, meta.PVH = info.HasBTF, info.HasPVH
-	if err := os.WriteFile(filepath.Join(dir, VmlinuxFile), elf, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, kernel.VmlinuxFile), elf, 0o644); err != nil {
 		return fmt.Errorf("write vmlinux: %w", err)
 	}
 	meta.FetchedAt = time.Now().UTC()
@@ -205,7 +215,7 @@ func populateDebian(ctx context.Context, fe *debian.Fetcher, ch *debian.Choice, 
 
 // pickMirror chooses the archive URI: the option, the environment, or the
 // first apt source that serves the suite.
-func pickMirror(ctx context.Context, opts *FetchOptions, fe *debian.Fetcher) (string, error) {
+func pickMirror(ctx context.Context, opts *Options, fe *debian.Fetcher) (string, error) {
 	if opts.Mirror != "" {
 		return opts.Mirror, nil
 	}
@@ -250,4 +260,23 @@ func AptMirror(ctx context.Context, fe *debian.Fetcher, aptDir, suite string, lo
 		return "", fmt.Errorf("the apt sources under %s name no Debian archive (only security ones); pass --mirror URI or set %s", aptDir, MirrorEnv)
 	}
 	return "", fmt.Errorf("no apt source serves suite %s:\n  %s\npass --mirror URI (a Debian archive with dists/%s) or set %s", suite, strings.Join(tried, "\n  "), suite, MirrorEnv)
+}
+
+// ResolveOrRepair resolves spec as kernel.Resolve does and, when that names
+// a damaged entry that came from the Debian archive, fetches it again (with
+// opts; its Log hears about it) instead of failing. Other damage is
+// returned as a *kernel.DamagedError saying how to repair it.
+func ResolveOrRepair(ctx context.Context, spec, cacheDir string, opts Options) (*kernel.Kernel, error) {
+	k, err := kernel.Resolve(spec, cacheDir)
+	var de *kernel.DamagedError
+	if !errors.As(err, &de) || !de.Entry.FromArchive() {
+		return k, err
+	}
+	opts.logf("%v", err)
+	opts.logf("fetching %s again from the Debian archive", de.Entry.Key)
+	k, rerr := Repair(ctx, de.Entry, opts)
+	if rerr != nil {
+		return nil, fmt.Errorf("%w; fetching it again failed: %v", err, rerr)
+	}
+	return k, nil
 }

@@ -19,28 +19,31 @@ func TestMain(m *testing.M) { ktstr.Main(m) }
 // fails unless /sys/kernel/sched_ext/root/ops reports it, so a stale
 // binary or a scheduler that never attached cannot pass as EEVDF.
 var (
-	simple = ktstr.Scheduler{Name: "scx_simple", Path: "scx_simple", Ops: "simple"}
+	simple = ktstr.Scheduler{Name: "scx_simple", Path: "scx_simple", Ops: "simple", Assert: idlesAtTimes}
 	qmap   = ktstr.Scheduler{
 		Name: "scx_qmap", Path: "scx_qmap", Ops: "qmap",
 		// scx_qmap's BPF programs are large (it demonstrates every
 		// sub-scheduling feature): under TCG they took 7-20 s to load
 		// and verify, too close to the default 30 s on a loaded host.
 		AttachTimeout: time.Minute,
-		// scx_qmap is not work-conserving, and the host monitor sees it:
-		// a task it queues without a wake-up (its slice ran out, it
-		// yielded) waits in its FIFOs for a CPU that dispatches, and
-		// nothing kicks an idle one. An idle CPU sleeps until something
-		// else wakes it. Seen here: CPU 2 idle for 0.6 s while a task
-		// allowed on it sat in QMAP FIFO[2] and two spinners held CPUs 0
-		// and 1 (basic/steady-llc, 1n1l2c2t); 0.2-0.6 s in most runs and
-		// over the 1 s default once in CI. The stretch ends whenever a
-		// timer or an interrupt happens to wake the CPU, so no limit
-		// separates healthy from broken here: the check is off for it.
-		// TestMonitor shows the check failing scx_cpu0, which runs
-		// everything on CPU 0 and leaves the others idle for good.
-		Assert: check.Assert{MaxIdleWhileWaiting: check.Disable[time.Duration]()},
+		Assert:        idlesAtTimes,
 	}
 )
+
+// idlesAtTimes is the work-conservation limit of scx_simple and scx_qmap,
+// which are not work-conserving and which the host monitor sees: a task
+// they queue without a wake-up (in scx_simple's shared DSQ, in qmap's
+// FIFOs) waits for a CPU that dispatches, and nothing kicks an idle one,
+// which sleeps until something else wakes it. Seen here: CPU 2 idle for
+// 0.6 s while a task allowed on it sat in QMAP FIFO[2] and two spinners
+// held CPUs 0 and 1 (basic/steady-llc, 1n1l2c2t). Over the runs on 6.12
+// and 7.3 the longest such stretch was 0.1-0.9 s, and 1.1 s and 1.4 s for
+// scx_simple beside a heavily loaded host (load average 6 on 2 cores),
+// over the 1 s default. A scheduler that strands a CPU does it for good:
+// TestMonitor's scx_cpu0 leaves CPUs idle for the whole run, and
+// TestMonitorSeesStall's stalled scheduler 5.4 s. 3 s keeps those apart
+// from the healthy stretches with a margin.
+var idlesAtTimes = check.Assert{MaxIdleWhileWaiting: check.Set(3 * time.Second)}
 
 // topologies are the machines each scheduler runs on. Each asks the same
 // question in a different shape, of schedulers whose queues are global

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Ready definitions of tools that Debian packages. Each one's default
@@ -243,16 +244,18 @@ func stressNGTable(b []byte, m Metrics) {
 	}
 }
 
+// Compiled on first use, not at init: test binaries link this package and
+// start as PID 1 of an emulated guest, where init-time work slows every boot.
 var (
-	hackbenchTime  = regexp.MustCompile(`(?m)^\s*Time:\s*([0-9]+(?:\.[0-9]*)?)`)
-	hackbenchTasks = regexp.MustCompile(`\(==\s*([0-9]+)\s+tasks\)`)
+	hackbenchTime  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*Time:\s*([0-9]+(?:\.[0-9]*)?)`) })
+	hackbenchTasks = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\(==\s*([0-9]+)\s+tasks\)`) })
 )
 
 // parseHackbench reads "Time: 0.178" (and the task count) from hackbench's
 // output.
 func parseHackbench(stdout, stderr []byte) (Metrics, error) {
 	for _, b := range [][]byte{stdout, stderr} {
-		t := hackbenchTime.FindSubmatch(b)
+		t := hackbenchTime().FindSubmatch(b)
 		if t == nil {
 			continue
 		}
@@ -260,7 +263,7 @@ func parseHackbench(stdout, stderr []byte) (Metrics, error) {
 		if v, ok := finite(string(t[1])); ok {
 			m["time"] = v
 		}
-		if n := hackbenchTasks.FindSubmatch(b); n != nil {
+		if n := hackbenchTasks().FindSubmatch(b); n != nil {
 			if v, ok := finite(string(n[1])); ok {
 				m["tasks"] = v
 			}
@@ -270,7 +273,9 @@ func parseHackbench(stdout, stderr []byte) (Metrics, error) {
 	return nil, errors.New(`no "Time:" line in hackbench's output`)
 }
 
-var cyclictestLine = regexp.MustCompile(`T:\s*(\d+)\s+\(\s*\d+\)\s+P:\s*\d+\s+I:\s*\d+\s+C:\s*(\d+)\s+Min:\s*(\d+)\s+Act:\s*(\d+)\s+Avg:\s*(\d+)\s+Max:\s*(\d+)`)
+var cyclictestLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`T:\s*(\d+)\s+\(\s*\d+\)\s+P:\s*\d+\s+I:\s*\d+\s+C:\s*(\d+)\s+Min:\s*(\d+)\s+Act:\s*(\d+)\s+Avg:\s*(\d+)\s+Max:\s*(\d+)`)
+})
 
 // parseCyclictest reads cyclictest's --json file, or its -q summary
 // lines, and adds the totals over the threads.
@@ -279,7 +284,7 @@ func parseCyclictest(stdout, stderr []byte) (Metrics, error) {
 	if len(m.Matching("thread.*.max")) == 0 {
 		m = Metrics{}
 		for _, b := range [][]byte{stdout, stderr} {
-			for _, s := range cyclictestLine.FindAllSubmatch(b, -1) {
+			for _, s := range cyclictestLine().FindAllSubmatch(b, -1) {
 				t := "thread." + string(s[1]) + "."
 				for i, k := range []string{"cycles", "min", "act", "avg", "max"} {
 					v, _ := finite(string(s[i+2]))

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ktstr-go/ktstr/internal/cachedir"
@@ -75,10 +76,14 @@ type BuildResult struct {
 // from when neither the options nor the tree give one.
 const DefaultBase = "defconfig"
 
-var baseTargetRe = regexp.MustCompile(`^[A-Za-z0-9_.-]*config$`)
+// baseTargetRe matches what --base may name: a make target ending in
+// "config". Compiled on first use, not at init: test binaries link this
+// package and start as PID 1 of an emulated guest, where init-time work
+// slows every boot.
+var baseTargetRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]*config$`) })
 
 // allConfigRe matches the config targets that take KCONFIG_ALLCONFIG.
-var allConfigRe = regexp.MustCompile(`^all(no|yes|mod|def)config$`)
+var allConfigRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^all(no|yes|mod|def)config$`) })
 
 // failTail is how many lines of make's output a failed build shows.
 const failTail = 30
@@ -106,7 +111,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if opts.Config != "" && opts.Base != "" {
 		return nil, errors.New("--config and --base both name the config to start from; pass one")
 	}
-	if opts.Base != "" && !baseTargetRe.MatchString(opts.Base) {
+	if opts.Base != "" && !baseTargetRe().MatchString(opts.Base) {
 		return nil, fmt.Errorf("--base %q is not a config target of the kernel's make (defconfig, alldefconfig, ...)", opts.Base)
 	}
 	tree, err := srctree.Open(opts.Source)

@@ -35,7 +35,7 @@ func (b *kbuild) configure(ctx context.Context, base []byte) (final []byte, from
 	if base == nil {
 		target := strings.TrimPrefix(from, "make ")
 		args := []string{target}
-		if allConfigRe.MatchString(target) {
+		if allConfigRe().MatchString(target) {
 			// Merged in afterwards, the fragment would leave the values
 			// such a config computed without it: alldefconfig has no SMP
 			// and NR_CPUS=1, which stays out of range (and becomes 2)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -20,13 +21,17 @@ const MaxCPUs = 288
 
 // labelRE takes up to three digits per field without leading zeros, so that
 // a label has one spelling and no field overflows before Validate sees it.
-var labelRE = regexp.MustCompile(`^(0|[1-9]\d{0,2})n(0|[1-9]\d{0,2})l(0|[1-9]\d{0,2})c(0|[1-9]\d{0,2})t$`)
+// Compiled on first use, not at init: test binaries link this package and
+// start as PID 1 of an emulated guest, where init-time work slows every boot.
+var labelRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(0|[1-9]\d{0,2})n(0|[1-9]\d{0,2})l(0|[1-9]\d{0,2})c(0|[1-9]\d{0,2})t$`)
+})
 
 // Parse parses label. A label that is not of the form returns the zero
 // Shape; a well-formed label of an invalid topology returns its Shape with
 // Validate's error, as ktstr.ParseTopology always has.
 func Parse(label string) (wire.Shape, error) {
-	m := labelRE.FindStringSubmatch(label)
+	m := labelRE().FindStringSubmatch(label)
 	if m == nil {
 		return wire.Shape{}, fmt.Errorf("topology %q: want {nodes}n{llcs}l{cores}c{threads}t, e.g. 1n2l4c2t", label)
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Definition is what one Kconfig file says about an option, as far as
@@ -123,13 +124,16 @@ func indent(s string) int {
 	return n
 }
 
-var symbolRe = regexp.MustCompile(`\b[A-Z][A-Z0-9_]*\b`)
+// symbolRe matches an option name in a dependency expression. Compiled on
+// first use, not at init: test binaries link this package and start as PID
+// 1 of an emulated guest, where init-time work slows every boot.
+var symbolRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b[A-Z][A-Z0-9_]*\b`) })
 
 // Symbols returns the option names an expression mentions, in order,
 // without repeats.
 func Symbols(expr string) []string {
 	var out []string
-	for _, s := range symbolRe.FindAllString(expr, -1) {
+	for _, s := range symbolRe().FindAllString(expr, -1) {
 		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Tree is a kernel source tree.
@@ -71,7 +72,12 @@ func Open(dir string) (*Tree, error) {
 	return &Tree{Dir: abs, Version: version}, nil
 }
 
-var makeVarRe = regexp.MustCompile(`(?m)^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)[ \t]*=[ \t]*(\S*)[ \t]*$`)
+// makeVarRe matches the version lines of the top Makefile. Compiled on
+// first use, not at init: test binaries link this package and start as PID
+// 1 of an emulated guest, where init-time work slows every boot.
+var makeVarRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)[ \t]*=[ \t]*(\S*)[ \t]*$`)
+})
 
 // HasSchedExt reports whether the tree has sched_ext (kernel/sched/ext.c,
 // which came in 6.12).
@@ -83,7 +89,7 @@ func (t *Tree) HasSchedExt() bool {
 // sets VERSION and PATCHLEVEL.
 func makefileVersion(makefile []byte) string {
 	vars := map[string]string{}
-	for _, m := range makeVarRe.FindAllSubmatch(makefile, -1) {
+	for _, m := range makeVarRe().FindAllSubmatch(makefile, -1) {
 		if _, ok := vars[string(m[1])]; !ok { // the first assignment is the version's
 			vars[string(m[1])] = string(m[2])
 		}

@@ -24,7 +24,10 @@ func RunVariant(t *testing.T, newBody func(*Env) Body) {
 	res := &wire.Result{}
 	session.result = res
 	defer func() {
-		if len(res.Failures) > 0 {
+		switch {
+		case len(res.Failures) > 0 && req.ExpectFailure:
+			t.Logf("ktstr: %d failure(s) recorded; the test expects one, and the host judges whether it is the one", len(res.Failures))
+		case len(res.Failures) > 0:
 			// The host reports the failures; failing here too keeps
 			// the guest's own output from saying PASS above them.
 			t.Fail()

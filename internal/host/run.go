@@ -161,6 +161,7 @@ func Boot(j Job) (*Outcome, error) {
 		Topology:      j.Topology,
 		Duration:      j.Duration,
 		Verbose:       verbose(),
+		ExpectFailure: j.Expect != nil,
 		Assert:        mergedAssert(j, accel, deterministic),
 		Accel:         string(accel),
 		Deterministic: deterministic,

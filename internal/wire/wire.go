@@ -80,6 +80,11 @@ type Request struct {
 	Duration time.Duration `json:"duration"`
 	// Verbose mirrors go test -v.
 	Verbose bool `json:"verbose,omitempty"`
+	// ExpectFailure tells that the test expects the run to fail
+	// (ktstr.Spec.Expect): the host judges the failures against what it
+	// expects, so the guest does not fail its own test on them, which
+	// would print a FAIL above a test that passes.
+	ExpectFailure bool `json:"expect_failure,omitempty"`
 	// Assert is the merged check configuration (defaults for the
 	// accelerator, then the scheduler's, then the test's).
 	Assert check.Assert `json:"assert"`

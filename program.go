@@ -119,7 +119,9 @@ func RunProgram(ctx context.Context, p Program, o ProgramOptions) (passed bool, 
 // own below the cgroup v2 root, which it removes at the end with every
 // process in it, also when ctx is cancelled (Ctrl-C); a controller it had
 // to enable in the root is disabled again. What it will touch is printed
-// to the Output first. It reports whether the run passed.
+// to the Output first. It reports whether the run passed, and writes a
+// result file named Test/host (accelerator "host") where a VM run's would
+// go, for `ktstr stats` and `ktstr report`.
 func RunProgramOnHost(ctx context.Context, p Program, o ProgramOptions) (passed bool, err error) {
 	if runtime.GOOS != "linux" {
 		return false, fmt.Errorf("ktstr: runs on Linux hosts only (this is %s)", runtime.GOOS)
@@ -143,10 +145,11 @@ func RunProgramOnHost(ctx context.Context, p Program, o ProgramOptions) (passed 
 		return false, err
 	}
 	defer h.Cleanup()
-	sched := "the kernel's own (EEVDF)"
+	sched, schedName := "the kernel's own (EEVDF)", "eevdf"
 	if state := guest.SchedExtState(); state == "enabled" {
 		ops, _ := os.ReadFile("/sys/kernel/sched_ext/root/ops")
-		sched = fmt.Sprintf("sched_ext %q", strings.TrimSpace(string(ops)))
+		schedName = strings.TrimSpace(string(ops))
+		sched = fmt.Sprintf("sched_ext %q", schedName)
 	}
 	fmt.Fprintf(w, "ktstr: running %s on this host for about %v under %s: worker processes and cpusets live in cgroup %s, removed at the end", p.Name, spec.duration(), sched, h.Parent)
 	if en := h.Enabled(); len(en) > 0 {
@@ -186,7 +189,19 @@ func RunProgramOnHost(ctx context.Context, p Program, o ProgramOptions) (passed 
 	for _, err := range h.Cleanup() {
 		out.res.Failures = append(out.res.Failures, wire.Failure{Kind: check.Host, Message: "cleaning up: " + err.Error()})
 	}
-	return reportOnHost(w, out.res), nil
+	passed = reportOnHost(w, out.res)
+	// A result file like a VM run's, so that `ktstr stats` and `ktstr
+	// report` take runs on machines too.
+	test := o.Test
+	if test == "" {
+		test = p.Name
+	}
+	if path, err := host.WriteHostResult(host.HostResultFile(test+"/host", out.res, schedName)); err != nil {
+		fmt.Fprintf(w, "ktstr: writing the result file: %v\n", err)
+	} else {
+		fmt.Fprintf(w, "ktstr: result file %s\n", path)
+	}
+	return passed, nil
 }
 
 // reportOnHost prints what a run on the host found, as a test's report

@@ -26,6 +26,9 @@ const (
 	AccelKVM = "kvm"
 	// AccelTCG is QEMU's emulation.
 	AccelTCG = "tcg"
+	// AccelHost is no VM: the run was on the host itself (ktstr run
+	// --host, ktstr.RunProgramOnHost).
+	AccelHost = "host"
 )
 
 // Result is one sidecar: what a test variant was, where it ran and what it
@@ -90,7 +93,7 @@ type Result struct {
 	Sysctls map[string]string `json:"sysctls,omitempty"`
 	// KernelArgs are the extra kernel command-line arguments.
 	KernelArgs []string `json:"kernel_args,omitempty"`
-	// Accelerator is AccelKVM or AccelTCG.
+	// Accelerator is AccelKVM, AccelTCG or AccelHost.
 	Accelerator string `json:"accelerator,omitempty"`
 	// Deterministic tells that guest time followed instructions executed
 	// (TCG with -icount), not the host's clock.

@@ -63,8 +63,9 @@ func TestRunOnHost(t *testing.T) {
 	script := `cd /sys/fs/cgroup
 echo -cpuset > ktstr/cgroup.subtree_control; echo -cpuset > cgroup.subtree_control
 echo "before: $(cat cgroup.subtree_control)"
-/opt/ktstr run --host /include/llc-split.toml; echo "status=$?"
+(cd /tmp && /opt/ktstr run --host /include/llc-split.toml); echo "status=$?"
 echo "after: $(cat cgroup.subtree_control)"
+cat /tmp/target/ktstr/*/*.ktstr.json
 /opt/ktstr run --host /include/llc-split.toml >/dev/null 2>&1 & pid=$!
 sleep 2; kill -INT $pid; wait $pid; echo "interrupted status=$?"
 echo "after interrupt: $(cat cgroup.subtree_control)"
@@ -78,6 +79,11 @@ echo "left: $(ls -d ktstr-host-* 2>/dev/null)$(ps -o args | grep '^/opt/ktstr').
 	for _, want := range []string{
 		"controllers cpuset enabled in the cgroup v2 root until then",
 		"--- PASS on this host",
+		"ktstr: result file /tmp/target/ktstr/",
+		`"test_name": "llc-split.toml/host"`,
+		`"topology": "1n2l2c1t"`,
+		`"accelerator": "host"`,
+		`"total_workers": `,
 		"status=0",
 		"interrupted status=130",
 		"left: .",

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +70,52 @@ func (r *Outcome) ResultFile() sidecar.Result {
 	monitorMetrics(&s, s.Monitor)
 	r.fillSidecarDetail(&s)
 	return s
+}
+
+// HostResultFile is the result file of a body run on the host itself
+// (guest.OnHost), named name: the same figures as a VM's, with the
+// host's kernel and CPU topology, no monitor and no host noise (there is
+// no VM to hold off).
+func HostResultFile(name string, res *wire.Result, sched string) sidecar.Result {
+	s := sidecar.Result{
+		TestName:      name,
+		Package:       sidecar.PackageDir(),
+		Topology:      shapeLabel(res.Topology),
+		Scheduler:     sched,
+		KernelVersion: res.KernelRelease,
+		Accelerator:   sidecar.AccelHost,
+		Passed:        len(res.Failures) == 0,
+	}
+	for _, f := range res.Failures {
+		s.Failures = append(s.Failures, string(f.Kind)+": "+f.Message)
+	}
+	fillSidecarStats(&s, res)
+	return s
+}
+
+// shapeLabel names a topology as the label of the shape it has
+// ("1n2l4c2t"), or by its CPU count when it has none (LLCs or SMT uneven):
+// "24cpus".
+func shapeLabel(g *wire.GuestTopology) string {
+	if g == nil || len(g.CPUs) == 0 {
+		return ""
+	}
+	cpus, nodes, llcs, threads := len(g.CPUs), max(len(g.Nodes), 1), max(len(g.LLCs), 1), 1
+	if c := g.CPUs[0]; c < len(g.Siblings) && len(g.Siblings[c]) > 0 {
+		threads = len(g.Siblings[c])
+	}
+	s := wire.Shape{Nodes: nodes, LLCs: llcs, Threads: threads, Cores: cpus / (llcs * threads)}
+	if s.CPUs() != cpus || llcs%nodes != 0 {
+		return fmt.Sprintf("%dcpus", cpus)
+	}
+	return s.String()
+}
+
+// WriteHostResult writes r into the result files of its kernel's run
+// directory and returns the file's path.
+func WriteHostResult(r sidecar.Result) (string, error) {
+	w := sidecar.DefaultWriter(r.KernelVersion)
+	return w.Path(&r), w.Write(r)
 }
 
 // fillSidecarStats copies the guest's check figures into the sidecar,

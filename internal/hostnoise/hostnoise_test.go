@@ -263,3 +263,26 @@ func TestSamplerReadsThreads(t *testing.T) {
 	}
 	t.Logf("%d samples, held off %v in 300ms", len(r.All.At), r.Total())
 }
+
+// TestHeldIdle: an idle vCPU waits on its own thread and on QEMU's main
+// thread, which raises its timer interrupts; the larger delay counts.
+func TestHeldIdle(t *testing.T) {
+	ms := time.Millisecond
+	all, main := &Series{}, &Series{}
+	for i := range 11 {
+		at := time.Duration(i) * 100 * ms
+		all.Add(at, time.Duration(i)*10*ms)  // 10 % held
+		main.Add(at, time.Duration(i)*40*ms) // 40 % held
+	}
+	s := &Sampler{rec: Record{All: all, Main: main}}
+	if got := s.Held(0, 0, time.Second); got != 100*ms {
+		t.Errorf("Held = %v, want 100ms (the vCPU thread only)", got)
+	}
+	if got := s.HeldIdle(0, 0, time.Second); got != 400*ms {
+		t.Errorf("HeldIdle = %v, want 400ms (the main thread's)", got)
+	}
+	s.rec.Main = nil
+	if got := s.HeldIdle(0, 0, time.Second); got != 100*ms {
+		t.Errorf("HeldIdle without a main thread = %v, want 100ms", got)
+	}
+}

@@ -72,6 +72,10 @@ type Record struct {
 	// CPUs holds the thread of each vCPU, by guest CPU id, when each has
 	// its own (KVM).
 	CPUs map[int]*Series
+	// Main is QEMU's main thread, whose loop runs QEMU's timers and so
+	// raises the guest's timer interrupts under TCG: held off, it leaves
+	// the guest running but its timers late. Nil when it was not found.
+	Main *Series
 	// Offset places the guest's CLOCK_MONOTONIC on the host's: host time
 	// = guest time + Offset. Valid only when OffsetKnown.
 	Offset      time.Duration

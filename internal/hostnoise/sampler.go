@@ -94,6 +94,11 @@ func (s *Sampler) discover() {
 		if err != nil {
 			continue
 		}
+		if tid == s.pid {
+			s.rec.Main = &Series{}
+			s.threads[tid] = s.rec.Main
+			continue
+		}
 		all, cpu, ok := vcpuThread(string(bytes.TrimSpace(b)))
 		if !ok {
 			continue
@@ -149,6 +154,20 @@ func (s *Sampler) Held(cpu int, from, to time.Duration) time.Duration {
 		most = max(most, ser.Held(from, to))
 	}
 	return most
+}
+
+// HeldIdle is Held for an idle vCPU: one that waits for an interrupt,
+// which comes late when either its thread or QEMU's main thread (which
+// runs the timers that raise the guest's timer interrupts) was held off.
+// The larger of the two counts: they may have been held at once.
+func (s *Sampler) HeldIdle(cpu int, from, to time.Duration) time.Duration {
+	h := s.Held(cpu, from, to)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec.Main != nil {
+		h = max(h, s.rec.Main.Held(from, to))
+	}
+	return h
 }
 
 // Stop ends the sampling and returns what was seen, with the given

@@ -454,7 +454,7 @@ func (j *judge) judgeWork(s Sample, at time.Duration) {
 	}
 	heldNote := ""
 	if wc.held >= 20*time.Millisecond {
-		heldNote = fmt.Sprintf(" (%s more while the host held the VM off, not counted)", secs(wc.held))
+		heldNote = fmt.Sprintf(" (%s more while the host held the VM or its timers off, not counted)", secs(wc.held))
 	}
 	j.fail(check.WorkConservation, at-longest, fmt.Sprintf(
 		"work not conserved: %s idle for %s%s while %s allowed there waited on %s",

@@ -320,7 +320,7 @@ func TestWorkConservationHostHeld(t *testing.T) {
 	}
 	// 10 % held: 2.07 s stands, and the message says what was left out.
 	fs, _ = evaluateHeld(rec, defaults(), 0.1)
-	want := "work not conserved: CPUs 1-3 idle for 2.1 s (0.2 s more while the host held the VM off, not counted) while 3 runnable tasks allowed there waited on CPU 0"
+	want := "work not conserved: CPUs 1-3 idle for 2.1 s (0.2 s more while the host held the VM or its timers off, not counted) while 3 runnable tasks allowed there waited on CPU 0"
 	if len(fs) != 1 || fs[0].Message != want {
 		t.Errorf("findings %+v, want\n %q", fs, want)
 	}

@@ -50,16 +50,18 @@ type Monitor struct {
 	rec Record
 }
 
-// HeldFunc says how long the host held off the vCPU of guest CPU cpu
-// between times from and to of the monitor's clock (Sample.At).
+// HeldFunc says how long the host held off the vCPU of guest CPU cpu, or
+// what wakes it (its interrupts), between times from and to of the
+// monitor's clock (Sample.At).
 type HeldFunc func(cpu int, from, to time.Duration) time.Duration
 
 // Start starts sampling with reader r every period. onFail, when set, is
 // called once, from the sampling goroutine, with the first failure found
 // under limits a while the run goes on (to ask the guest for a dump).
-// held, when set, tells the time the host held the vCPUs off, which the
-// guest's clock counts and the work-conservation check takes out: a frozen
-// guest's idle CPU is not the scheduler's doing. It must be nil when guest
+// held, when set, tells the time the host held the vCPUs (or QEMU's
+// timers) off, which the guest's clock counts and the work-conservation
+// check takes out: a frozen guest's idle CPU, or one whose timer interrupt
+// comes late, is not the scheduler's doing. It must be nil when guest
 // time follows instructions (-icount).
 func Start(r *Reader, period time.Duration, hz int, a check.Assert, held HeldFunc, onFail func(Finding)) *Monitor {
 	m := &Monitor{

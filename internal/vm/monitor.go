@@ -110,7 +110,7 @@ func (g *guestView) startMonitor(syms map[string]uint64, l *link) {
 		// CLOCK_MONOTONIC.
 		base := hostnoise.Now()
 		held = func(cpu int, from, to time.Duration) time.Duration {
-			return g.noise.Held(cpu, base+from, base+to)
+			return g.noise.HeldIdle(cpu, base+from, base+to)
 		}
 	}
 	g.mon = monitor.Start(g.reader, period, g.c.HZ, g.c.Request.Assert, held, func(f monitor.Finding) {

@@ -3,8 +3,10 @@
 package hostnoise
 
 import (
+	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -284,5 +286,47 @@ func TestHeldIdle(t *testing.T) {
 	s.rec.Main = nil
 	if got := s.HeldIdle(0, 0, time.Second); got != 100*ms {
 		t.Errorf("HeldIdle without a main thread = %v, want 100ms", got)
+	}
+}
+
+// TestSamplerFindsThreads runs a process shaped like QEMU under TCG (its
+// main thread, and a thread named as QEMU names the one that runs every
+// vCPU) and checks that the sampler follows both, the vCPU thread found
+// even though the main thread is there first.
+func TestSamplerFindsThreads(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 to make a process with a named thread")
+	}
+	const script = `import ctypes, threading, time, sys
+time.sleep(0.2)
+def vcpu():
+    ctypes.CDLL(None).prctl(15, b"ALL CPUs/TCG", 0, 0, 0)
+    time.sleep(30)
+threading.Thread(target=vcpu, daemon=True).start()
+print("ready", flush=True)
+time.sleep(30)
+`
+	cmd := exec.Command(py, "-c", script)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// Sampling starts before the vCPU thread exists, as with QEMU.
+	s := Start(cmd.Process.Pid, 5*time.Millisecond)
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	rec := s.Stop(0, true)
+	if rec.Main == nil || len(rec.Main.At) == 0 {
+		t.Errorf("the main thread was not sampled: %+v", rec.Main)
+	}
+	if rec.All == nil || len(rec.All.At) == 0 {
+		t.Errorf("the vCPU thread started after the main one was not found: %+v", rec.All)
 	}
 }

@@ -68,7 +68,7 @@ func (s *Sampler) loop() {
 func (s *Sampler) sample() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.threads) == 0 {
+	if s.rec.All == nil && len(s.rec.CPUs) == 0 {
 		s.discover()
 	}
 	for tid, ser := range s.threads {
@@ -92,6 +92,9 @@ func (s *Sampler) discover() {
 		}
 		tid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		if err != nil {
+			continue
+		}
+		if _, known := s.threads[tid]; known {
 			continue
 		}
 		if tid == s.pid {

@@ -35,8 +35,8 @@ var mounts = []mount{
 	{"bpf", "/sys/fs/bpf", "bpf", 0, "", true},
 }
 
-// Mount mounts the file systems a test needs and enables the cgroup
-// controllers tests use.
+// Mount mounts the file systems a test needs. The cgroup controllers are
+// passed down when a body first needs a cgroup ([Cgroups.Prepare]).
 func Mount() error {
 	for _, m := range mounts {
 		if err := os.MkdirAll(m.target, 0o755); err != nil && !m.optional {
@@ -48,16 +48,6 @@ func Mount() error {
 			}
 			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.target, err)
 		}
-	}
-	// Controllers are enabled top-down; a controller the kernel lacks is not
-	// fatal here, the test that needs it will say so.
-	ctrls, _ := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
-	var enable []string
-	for _, c := range strings.Fields(string(ctrls)) {
-		enable = append(enable, "+"+c)
-	}
-	for _, c := range enable {
-		_ = os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte(c), 0)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,44 +22,88 @@ const CgroupMount = "/sys/fs/cgroup"
 // Cgroups creates and removes cgroups under one parent directory of a
 // cgroup v2 hierarchy and remembers them, so whatever a test body leaves
 // behind can be removed.
+//
+// The parent is made on first need (see [Cgroups.Prepare]), not when the
+// Cgroups is: making it and passing every controller down costs a guest
+// boot about 40 ms under TCG (the kernel allocates each controller's
+// state), which a body that makes no cgroup need not pay.
 type Cgroups struct {
-	root    string
+	mount, root string
+	// rootControllers: Prepare also passes the controllers down from the
+	// hierarchy's root (the guest's, which the harness owns; not the
+	// host's, whose root PrepareOnHost sets up and restores).
+	rootControllers bool
+
+	mu       sync.Mutex // guards prepared and err
+	prepared bool
+	err      error // why preparing failed
+
 	created []string // relative names, in creation order
 }
 
-// NewCgroups prepares the parent directory root, creating what is
-// missing below mount (the hierarchy's root), and enables every available
-// controller for the children of root and of each directory between.
+// NewCgroups returns the cgroups below the parent directory root, which
+// must be below mount (the hierarchy's root). Nothing is made yet.
 func NewCgroups(mount, root string) (*Cgroups, error) {
 	rel, err := filepath.Rel(mount, root)
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return nil, fmt.Errorf("cgroup parent %s: not below %s", root, mount)
 	}
-	c := &Cgroups{root: root}
-	dir := mount
+	return &Cgroups{mount: mount, root: root}, nil
+}
+
+// Prepare makes the parent directory, with what is missing between it and
+// the hierarchy's root, and passes every available controller down to its
+// children and to each directory's between. It does so once; every method
+// that needs the parent calls it, and [Cgroups.Root] and [Cgroups.Path]
+// too, for a body that makes its cgroups by hand.
+func (c *Cgroups) Prepare() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.prepared {
+		c.prepared = true
+		c.err = c.makeParent()
+	}
+	return c.err
+}
+
+func (c *Cgroups) makeParent() error {
+	if c.rootControllers {
+		// A controller the kernel lacks is not fatal here: the test that
+		// needs it will say so.
+		enableControllers(c.mount)
+	}
+	rel, _ := filepath.Rel(c.mount, c.root)
+	dir := c.mount
 	for _, part := range strings.Split(rel, "/") {
 		dir = filepath.Join(dir, part)
 		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("cgroup parent %s: %w (is cgroup2 mounted?)", dir, err)
+			return fmt.Errorf("cgroup parent %s: %w (is cgroup2 mounted?)", dir, err)
 		}
-		c.enableControllers(dir)
+		enableControllers(dir)
 	}
-	return c, nil
+	return nil
 }
 
 // enableControllers passes every available controller down from dir.
-func (c *Cgroups) enableControllers(dir string) {
+func enableControllers(dir string) {
 	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 	for _, ctl := range strings.Fields(string(b)) {
 		_ = os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+ctl), 0)
 	}
 }
 
-// Root returns the parent directory.
-func (c *Cgroups) Root() string { return c.root }
+// Root returns the parent directory, made if it was not yet.
+func (c *Cgroups) Root() string {
+	_ = c.Prepare() // an error shows where the directory is used
+	return c.root
+}
 
-// Path returns the directory of the cgroup called name.
-func (c *Cgroups) Path(name string) string { return filepath.Join(c.root, name) }
+// Path returns the directory of the cgroup called name, after making the
+// parent if it was not yet.
+func (c *Cgroups) Path(name string) string {
+	_ = c.Prepare()
+	return filepath.Join(c.root, name)
+}
 
 func (c *Cgroups) check(name string) error {
 	if name == "" || strings.HasPrefix(name, "/") || slices.Contains(strings.Split(name, "/"), "..") {
@@ -71,6 +116,9 @@ func (c *Cgroups) check(name string) error {
 // parents) and returns its directory.
 func (c *Cgroups) Create(name string) (string, error) {
 	if err := c.check(name); err != nil {
+		return "", err
+	}
+	if err := c.Prepare(); err != nil {
 		return "", err
 	}
 	parts := strings.Split(name, "/")
@@ -87,7 +135,7 @@ func (c *Cgroups) Create(name string) (string, error) {
 		if i < len(parts)-1 {
 			// Also for a parent that existed: its children need the
 			// controllers (cpuset above all) passed down.
-			c.enableControllers(dir)
+			enableControllers(dir)
 		}
 	}
 	return c.Path(name), nil
@@ -187,7 +235,14 @@ func (c *Cgroups) removeTree(dir, name string) error {
 
 // Cleanup removes every cgroup under the parent, including ones a test body
 // made by hand, and returns the names it found left over.
+// Nothing is left when the parent was never made.
 func (c *Cgroups) Cleanup() ([]string, error) {
+	c.mu.Lock()
+	prepared := c.prepared
+	c.mu.Unlock()
+	if !prepared {
+		return nil, nil
+	}
 	entries, err := os.ReadDir(c.root)
 	if err != nil {
 		return nil, err

@@ -168,3 +168,56 @@ func TestCgroupsSetCpusetMissing(t *testing.T) {
 		t.Errorf("SetCpuset(nope) = %v, want an error naming nope and 0-1,3", err)
 	}
 }
+
+// TestCgroupsParentOnFirstNeed checks that the parent is made only when a
+// cgroup is: a body without cgroups leaves the hierarchy untouched.
+func TestCgroupsParentOnFirstNeed(t *testing.T) {
+	mount := t.TempDir()
+	c, err := NewCgroups(mount, filepath.Join(mount, "a", "ktstr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(mount); len(entries) != 0 {
+		t.Fatalf("NewCgroups made %v before any cgroup was asked for", entries)
+	}
+	if left, err := c.Cleanup(); left != nil || err != nil {
+		t.Errorf("Cleanup of a parent never made = %v, %v; want nothing", left, err)
+	}
+	if _, err := os.Stat(filepath.Join(mount, "a")); !os.IsNotExist(err) {
+		t.Errorf("Cleanup made the parent: %v", err)
+	}
+	dir, err := c.Create("cg0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("Create(cg0) = %s, not a directory: %v", dir, err)
+	}
+	if left, err := c.Cleanup(); !slices.Equal(left, []string{"cg0"}) || err != nil {
+		t.Errorf("Cleanup = %v, %v; want [cg0]", left, err)
+	}
+
+	// A body making its cgroups by hand finds the parent through Path.
+	c, _ = NewCgroups(mount, filepath.Join(mount, "b"))
+	if err := os.Mkdir(c.Path("by-hand"), 0o755); err != nil {
+		t.Fatalf("mkdir below Path: %v", err)
+	}
+}
+
+// TestCgroupsParentError checks that a parent that cannot be made fails
+// the first cgroup, saying where.
+func TestCgroupsParentError(t *testing.T) {
+	mount := t.TempDir()
+	// A file where the parent's directory should go.
+	if err := os.WriteFile(filepath.Join(mount, "ktstr"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCgroups(mount, filepath.Join(mount, "ktstr", "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create("cg0")
+	if err == nil || !strings.Contains(err.Error(), "cgroup parent "+filepath.Join(mount, "ktstr", "p")) {
+		t.Errorf("Create under an impossible parent: %v", err)
+	}
+}

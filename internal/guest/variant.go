@@ -48,6 +48,7 @@ func runBody(res *wire.Result, newBody func(*Env) Body) {
 		res.Failures = append(res.Failures, wire.Failure{Kind: check.Guest, Message: err.Error()})
 		return
 	}
+	cg.rootControllers = true // the guest's root is the harness's
 	env := &Env{Request: req, Topology: session.topo, Cgroups: cg,
 		Stdout: streamWriter{wire.KindStdout, session.port.Send},
 		Stderr: streamWriter{wire.KindStderr, session.port.Send}}

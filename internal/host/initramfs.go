@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ktstr-go/ktstr/internal/cachedir"
 	"github.com/ktstr-go/ktstr/internal/initramfs"
 	"github.com/ktstr-go/ktstr/internal/layout"
 	"github.com/ktstr-go/ktstr/payload"
@@ -218,13 +216,22 @@ func PayloadBinary(p payload.Payload) (string, error) {
 	return path, nil
 }
 
+// writeInitramfs writes the archive to path, a file of this process's
+// scratch directory. It is written in place and not synced: nothing else
+// reads it, it is used only once written whole, and it goes when the
+// process ends (an fsync of the test binary's megabytes cost a boot up to
+// 10 ms on a quiet host, more on a busy disk).
 func writeInitramfs(b *initramfs.Builder, path string) (*builtInitrd, error) {
-	var n int64
-	err := cachedir.WriteFile(path, 0o644, func(w io.Writer) (err error) {
-		n, err = b.WriteTo(w)
-		return err
-	})
+	f, err := os.Create(path)
 	if err != nil {
+		return nil, fmt.Errorf("initramfs: %w", err)
+	}
+	n, err := b.WriteTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
 		return nil, fmt.Errorf("initramfs: writing %s: %w", path, err)
 	}
 	return &builtInitrd{path: path, size: n, libraryPath: b.LibraryPath()}, nil

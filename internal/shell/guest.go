@@ -51,6 +51,12 @@ func (b *body) Run() *wire.Failure {
 	if err := installBusybox(); err != nil {
 		return &wire.Failure{Kind: check.Guest, Message: err.Error()}
 	}
+	// A shell is where cgroups get tried out by hand: it starts, as a
+	// test's first cgroup would, with the parent made and every
+	// controller passed down.
+	if err := b.env.Cgroups.Prepare(); err != nil {
+		return &wire.Failure{Kind: check.Guest, Message: err.Error()}
+	}
 	env := append(os.Environ(), "HOME=/root", "PATH="+IncludeDir+":"+os.Getenv("PATH"))
 	_ = os.MkdirAll("/root", 0o700)
 	if !b.interactive {

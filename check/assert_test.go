@@ -124,6 +124,24 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestDefaultsEEVDF checks that the work-conservation check is off by
+// default under the kernel's own scheduler, and that a test can still set
+// it.
+func TestDefaultsEEVDF(t *testing.T) {
+	a := Defaults(Env{TCG: true, EEVDF: true})
+	if _, on := a.MaxIdleWhileWaiting.Get(); on {
+		t.Errorf("Defaults under EEVDF: MaxIdleWhileWaiting %s, want off", a.MaxIdleWhileWaiting)
+	}
+	want := Defaults(Env{TCG: true})
+	want.MaxIdleWhileWaiting = a.MaxIdleWhileWaiting
+	if a != want {
+		t.Errorf("Defaults under EEVDF differ in more than MaxIdleWhileWaiting:\n%s\nwant:\n%s", a, want)
+	}
+	if d, on := Merge(a, Assert{MaxIdleWhileWaiting: Set(2 * time.Second)}).MaxIdleWhileWaiting.Get(); !on || d != 2*time.Second {
+		t.Errorf("a test's MaxIdleWhileWaiting under EEVDF = %v, %v; want 2s, on", d, on)
+	}
+}
+
 func TestAssertFormat(t *testing.T) {
 	a := Merge(Defaults(Env{TCG: true}), Assert{
 		Isolation:         Off(),

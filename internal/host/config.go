@@ -47,7 +47,7 @@ func memoryMB(j Job, initrdBytes int64) int {
 // it runs (KVM, TCG with the host's clock, TCG in deterministic mode; see
 // check.Defaults), then the job's layers (the scheduler's, the test's).
 func mergedAssert(j Job, accel vm.Accel, deterministic bool) check.Assert {
-	env := check.Env{TCG: accel == vm.TCG, Deterministic: deterministic}
+	env := check.Env{TCG: accel == vm.TCG, Deterministic: deterministic, EEVDF: j.Scheduler.EEVDF()}
 	return check.Merge(append([]check.Assert{check.Defaults(env)}, j.Assert...)...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktstr-go/ktstr/check"
 	"github.com/ktstr-go/ktstr/internal/vm"
 	"github.com/ktstr-go/ktstr/internal/wire"
 )
@@ -98,5 +99,18 @@ func TestTimeouts(t *testing.T) {
 		if kvm >= tcg {
 			t.Errorf("%s: KVM boot timeout %v not shorter than TCG's %v", topo, kvm, tcg)
 		}
+	}
+}
+
+// TestMergedAssertEEVDF checks that a job under the kernel's own scheduler
+// gets no work-conservation check by default and one with a sched_ext
+// scheduler does (check.Env.EEVDF says why).
+func TestMergedAssertEEVDF(t *testing.T) {
+	if _, on := mergedAssert(Job{}, vm.TCG, false).MaxIdleWhileWaiting.Get(); on {
+		t.Error("EEVDF job: MaxIdleWhileWaiting on, want off")
+	}
+	scx := Job{Scheduler: Scheduler{Name: "scx_simple", Path: "/bin/scx_simple"}}
+	if d, on := mergedAssert(scx, vm.TCG, false).MaxIdleWhileWaiting.Get(); !on || d != check.DefaultMaxIdleWhileWaiting {
+		t.Errorf("sched_ext job: MaxIdleWhileWaiting %v, %v; want %v, on", d, on, check.DefaultMaxIdleWhileWaiting)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -198,7 +199,8 @@ sizes and times only.) It exits 1 when an entry is damaged, saying what is
 wrong and how to repair it.
 
 With --repair, a damaged entry that came from the Debian archive is fetched
-again: the same release, from the archive and suite it came from. A damaged
+again: the same release, from the archive and suite it came from. So is one
+stored by an older ktstr without checksums, which then gets them. A damaged
 kernel built from source is reported with how to build it again. (ktstr
 test fetches a damaged entry again before the tests start when the check on
 use sees the damage; a test binary run by go test only reports it.)`,
@@ -224,14 +226,14 @@ use sees the damage; a test binary run by go test only reports it.)`,
 		},
 	}
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "kernel cache (default as for fetch)")
-	c.Flags().BoolVar(&repair, "repair", false, "fetch damaged entries that came from the Debian archive again")
+	c.Flags().BoolVar(&repair, "repair", false, "fetch damaged or unchecked entries that came from the Debian archive again")
 	return c
 }
 
 // verifyKernels verifies the cache entries keys (all when none) and writes
 // a line about each to w. With repair set, a damaged entry from the Debian
-// archive is fetched again with those options (fetch.Repair) and counts as
-// repaired, not damaged. It fails when any entry stays damaged or
+// archive, or one without checksums, is fetched again with those options
+// (fetch.Repair) and counts as repaired, not damaged. It fails when any entry stays damaged or
 // unverifiable.
 func verifyKernels(ctx context.Context, w io.Writer, cacheDir string, keys []string, repair *fetch.Options) error {
 	entries, err := kernel.List(cacheDir)
@@ -259,18 +261,24 @@ func verifyKernels(ctx context.Context, w io.Writer, cacheDir string, keys []str
 		switch {
 		case err == nil:
 			fmt.Fprintf(w, "%s\tok\t(%.1fs)\n", key, time.Since(t0).Seconds())
-		case cachedir.IsDamaged(err):
+		case cachedir.IsDamaged(err), errors.Is(err, kernel.ErrUnchecked):
 			e, ok := listed[key]
 			if !ok {
 				e = kernel.Entry{Dir: filepath.Join(cacheDir, key)}
 				e.Key = key
 			}
+			// An entry without checksums says how to add them in its
+			// error already; a damaged one gets the repair below.
+			state, hint := "UNCHECKED", ""
+			if cachedir.IsDamaged(err) {
+				state, hint = "DAMAGED", "\n  "+e.RepairHint()
+			}
 			if repair == nil || !e.FromArchive() {
 				bad++
-				fmt.Fprintf(w, "%s\tDAMAGED\t%v\n  %s\n", key, err, e.RepairHint())
+				fmt.Fprintf(w, "%s\t%s\t%v%s\n", key, state, err, hint)
 				continue
 			}
-			fmt.Fprintf(w, "%s\tDAMAGED\t%v\n", key, err)
+			fmt.Fprintf(w, "%s\t%s\t%v\n", key, state, err)
 			t0 = time.Now()
 			if _, rerr := fetch.Repair(ctx, e, *repair); rerr != nil {
 				bad++

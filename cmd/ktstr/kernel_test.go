@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,8 @@ import (
 // place (size and time kept, so only the hash tells) with the command that
 // repairs it, and `verify --repair` fetches that very release again, though
 // the archive's newest kernel is another one (which `kernel fetch --force`
-// would fetch instead). A damaged kernel built locally is not fetched.
+// would fetch instead). So is an entry stored without checksums. A damaged
+// kernel built locally is not fetched.
 func TestKernelVerifyRepair(t *testing.T) {
 	const oldRel, newRel = "7.3.4+deb13-amd64", "7.4.1+deb13-amd64"
 	kernelOf := func(rel, ver string) archivetest.Kernel {
@@ -69,6 +71,39 @@ func TestKernelVerifyRepair(t *testing.T) {
 		t.Errorf("the cache holds %d entries; want only the repaired one", len(ents))
 	}
 
+	// Stored by an older ktstr, without checksums: reported as such, and
+	// --repair fetches it again with them.
+	metaPath := filepath.Join(cache, k.Key, kernel.MetadataFile)
+	b, err := os.ReadFile(metaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "files")
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(metaPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = verifyKernels(ctx, &out, cache, nil, nil)
+	if err == nil || !strings.Contains(out.String(), k.Key+"\tUNCHECKED") ||
+		!strings.Contains(out.String(), "run `ktstr kernel verify --repair "+k.Key+"`") {
+		t.Fatalf("verify of an entry without checksums = %v:\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := verifyKernels(ctx, &out, cache, nil, &fetch.Options{CacheDir: cache, Keyrings: []string{}}); err != nil {
+		t.Fatalf("verify --repair of an entry without checksums = %v:\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), k.Key+"\trepaired") || srv.Hits(binPath) != 3 {
+		t.Errorf("verify --repair did not fetch the unchecked %s again (%d downloads):\n%s", oldRel, srv.Hits(binPath), out.String())
+	}
+	if err := kernel.Verify(cache, k.Key); err != nil {
+		t.Errorf("after the repair of the unchecked entry: %v", err)
+	}
+
 	// Built from source: reported with its own repair, not fetched.
 	meta := kernel.Metadata{Version: "6.12.118", Source: "build:/src/linux", FetchedAt: time.Now()}
 	if err := kernel.Store(cache, "build-6.12.118", meta, func(dir string, _ *kernel.Metadata) error {
@@ -79,7 +114,7 @@ func TestKernelVerifyRepair(t *testing.T) {
 	os.Truncate(filepath.Join(cache, "build-6.12.118", kernel.ImageFile), 3)
 	out.Reset()
 	err = verifyKernels(ctx, &out, cache, []string{"build-6.12.118"}, &fetch.Options{CacheDir: cache, Keyrings: []string{}})
-	if err == nil || !strings.Contains(out.String(), "ktstr kernel build --source /src/linux --force") || srv.Hits(binPath) != 2 {
+	if err == nil || !strings.Contains(out.String(), "ktstr kernel build --source /src/linux --force") || srv.Hits(binPath) != 3 {
 		t.Errorf("verify --repair of a damaged local build = %v:\n%s", err, out.String())
 	}
 }

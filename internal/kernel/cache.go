@@ -276,10 +276,16 @@ func List(cacheDir string) ([]Entry, error) {
 	return out, nil
 }
 
+// ErrUnchecked is what [Verify] wraps for an entry that records no
+// checksums (stored by an older ktstr): it can be used but not verified,
+// and storing it again adds them.
+var ErrUnchecked = errors.New("records no checksums (stored by an older ktstr)")
+
 // Verify checks the entry key fully: its metadata, and the SHA-256 of every
 // file it records. It returns nil for an intact entry, a
-// *cachedir.DamageError for a damaged one, and another error when the entry
-// does not exist or records no checksums.
+// *cachedir.DamageError for a damaged one, an error wrapping ErrUnchecked
+// for one that records no checksums, and another error when the entry
+// does not exist.
 func Verify(cacheDir, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -295,7 +301,7 @@ func Verify(cacheDir, key string) error {
 		return err
 	}
 	if len(e.Files) == 0 {
-		return fmt.Errorf("cache entry %s records no checksums (stored by an older ktstr); `ktstr kernel fetch --force` stores it again with them", key)
+		return fmt.Errorf("cache entry %s %w; to store it again with them, %s", key, ErrUnchecked, e.RepairHint())
 	}
 	return e.Files.Verify(e.Dir, true)
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -317,7 +318,14 @@ func TestUncheckedEntry(t *testing.T) {
 	if _, err := Resolve("old", dir); err != nil {
 		t.Errorf("Resolve = %v", err)
 	}
-	if err := Verify(dir, "old"); err == nil || !strings.Contains(err.Error(), "records no checksums") {
+	err := Verify(dir, "old")
+	if !errors.Is(err, ErrUnchecked) || !strings.Contains(err.Error(), "remove "+entry+" and store the kernel again") {
 		t.Errorf("Verify = %v", err)
+	}
+	// One from the Debian archive is fetched again, not re-fetched as the
+	// newest kernel (which `kernel fetch --force` would do).
+	os.WriteFile(filepath.Join(entry, MetadataFile), []byte(`{"key":"old","version":"7.1","source":"debian:trixie-backports"}`), 0o644)
+	if err := Verify(dir, "old"); !strings.Contains(fmt.Sprint(err), "run `ktstr kernel verify --repair old`") {
+		t.Errorf("Verify of an archive entry = %v", err)
 	}
 }

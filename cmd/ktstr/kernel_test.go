@@ -57,16 +57,22 @@ func TestKernelVerifyRepair(t *testing.T) {
 	}
 
 	binPath := srv.Path("linux-binary-" + oldRel)
-	out.Reset()
-	if err := verifyKernels(ctx, &out, cache, nil, &fetch.Options{CacheDir: cache, Keyrings: []string{}}); err != nil {
-		t.Fatalf("verify --repair = %v:\n%s", err, out.String())
+	// repair runs verify --repair, which must fetch the entry again (the
+	// downloads-th fetch of its package) and leave it verified.
+	repair := func(what string, downloads int) {
+		t.Helper()
+		out.Reset()
+		if err := verifyKernels(ctx, &out, cache, nil, &fetch.Options{CacheDir: cache, Keyrings: []string{}}); err != nil {
+			t.Fatalf("verify --repair of %s = %v:\n%s", what, err, out.String())
+		}
+		if !strings.Contains(out.String(), k.Key+"\trepaired") || srv.Hits(binPath) != downloads {
+			t.Errorf("verify --repair did not fetch %s %s again (%d downloads):\n%s", what, oldRel, srv.Hits(binPath), out.String())
+		}
+		if err := kernel.Verify(cache, k.Key); err != nil {
+			t.Errorf("after the repair of %s: %v", what, err)
+		}
 	}
-	if !strings.Contains(out.String(), k.Key+"\trepaired") || srv.Hits(binPath) != 2 {
-		t.Errorf("verify --repair did not fetch %s again (%d downloads):\n%s", oldRel, srv.Hits(binPath), out.String())
-	}
-	if err := kernel.Verify(cache, k.Key); err != nil {
-		t.Errorf("after the repair: %v", err)
-	}
+	repair("a damaged entry", 2)
 	if ents, _ := os.ReadDir(cache); len(ents) != 1 {
 		t.Errorf("the cache holds %d entries; want only the repaired one", len(ents))
 	}
@@ -93,16 +99,7 @@ func TestKernelVerifyRepair(t *testing.T) {
 		!strings.Contains(out.String(), "run `ktstr kernel verify --repair "+k.Key+"`") {
 		t.Fatalf("verify of an entry without checksums = %v:\n%s", err, out.String())
 	}
-	out.Reset()
-	if err := verifyKernels(ctx, &out, cache, nil, &fetch.Options{CacheDir: cache, Keyrings: []string{}}); err != nil {
-		t.Fatalf("verify --repair of an entry without checksums = %v:\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), k.Key+"\trepaired") || srv.Hits(binPath) != 3 {
-		t.Errorf("verify --repair did not fetch the unchecked %s again (%d downloads):\n%s", oldRel, srv.Hits(binPath), out.String())
-	}
-	if err := kernel.Verify(cache, k.Key); err != nil {
-		t.Errorf("after the repair of the unchecked entry: %v", err)
-	}
+	repair("an entry without checksums", 3)
 
 	// Built from source: reported with its own repair, not fetched.
 	meta := kernel.Metadata{Version: "6.12.118", Source: "build:/src/linux", FetchedAt: time.Now()}

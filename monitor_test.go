@@ -45,7 +45,9 @@ var workNotConserved = regexp.MustCompile(`^work not conserved: CPUs? ([0-9,-]+)
 // spinners wait on CPU 0, and the guest must have taken a sched_ext dump
 // when the monitor first saw it.
 func testWorkNotConserved(t *testing.T) {
-	spec := Spec{Topology: Topo(1, 1, 4, 1), Scheduler: scxCPU0, Duration: 3 * time.Second}
+	// 4 s: the idle stretch, the body less the monitor's warm-up, must
+	// exceed the work-conservation limit (2 s under TCG) by far.
+	spec := Spec{Topology: Topo(1, 1, 4, 1), Scheduler: scxCPU0, Duration: 4 * time.Second}
 	vmTest(t, spec, func(ctx *Ctx) error {
 		w, err := ctx.SpawnSpinners("", 4)
 		if err != nil {

@@ -101,23 +101,26 @@ func TestMergeChain(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
+	const kvmIdle, tcgIdle = DefaultMaxIdleWhileWaiting, TCGMaxIdleWhileWaiting
 	tests := []struct {
 		name   string
 		env    Env
 		gap    time.Duration
 		spread float64
+		idle   time.Duration // MaxIdleWhileWaiting
 	}{
-		{"KVM", Env{}, 2000 * time.Millisecond, 15},
-		{"KVM ignores TCG allowances", Env{GapFactor: 10, SpreadPct: 90}, 2000 * time.Millisecond, 15},
-		{"TCG", Env{TCG: true}, 3000 * time.Millisecond, 35},
-		{"TCG, measured allowances", Env{TCG: true, GapFactor: 4, SpreadPct: 50}, 8000 * time.Millisecond, 50},
-		{"TCG, only a gap factor", Env{TCG: true, GapFactor: 2.5}, 5000 * time.Millisecond, 35},
-		{"TCG, deterministic", Env{TCG: true, Deterministic: true}, 2000 * time.Millisecond, 25},
-		{"TCG, deterministic, spread given", Env{TCG: true, Deterministic: true, GapFactor: 4, SpreadPct: 20}, 2000 * time.Millisecond, 20},
+		{"KVM", Env{}, 2000 * time.Millisecond, 15, kvmIdle},
+		{"KVM ignores TCG allowances", Env{GapFactor: 10, SpreadPct: 90}, 2000 * time.Millisecond, 15, kvmIdle},
+		{"TCG", Env{TCG: true}, 3000 * time.Millisecond, 35, tcgIdle},
+		{"TCG, measured allowances", Env{TCG: true, GapFactor: 4, SpreadPct: 50}, 8000 * time.Millisecond, 50, tcgIdle},
+		{"TCG, only a gap factor", Env{TCG: true, GapFactor: 2.5}, 5000 * time.Millisecond, 35, tcgIdle},
+		{"TCG, deterministic", Env{TCG: true, Deterministic: true}, 2000 * time.Millisecond, 25, kvmIdle},
+		{"TCG, deterministic, spread given", Env{TCG: true, Deterministic: true, GapFactor: 4, SpreadPct: 20}, 2000 * time.Millisecond, 20, kvmIdle},
 	}
 	for _, tt := range tests {
 		a := Defaults(tt.env)
-		want := Merge(MonitorDefaults(), Assert{NotStarved: On(), Isolation: On(), MaxGap: Set(tt.gap), MaxSpreadPct: Set(tt.spread)})
+		want := Merge(MonitorDefaults(), Assert{NotStarved: On(), Isolation: On(), MaxGap: Set(tt.gap), MaxSpreadPct: Set(tt.spread),
+			MaxIdleWhileWaiting: Set(tt.idle)})
 		if a != want {
 			t.Errorf("%s: Defaults(%+v) =\n%s\nwant:\n%s", tt.name, tt.env, a, want)
 		}
@@ -167,7 +170,7 @@ func TestAssertFormat(t *testing.T) {
 		"FailOnStall         on       a CPU's runqueue clock stops while it has runnable tasks\n" +
 		"MaxFallbackRate     200/s    sched_ext select_cpu_fallback events per second\n" +
 		"MaxKeepLastRate     unset    sched_ext dispatch_keep_last events per second\n" +
-		"MaxIdleWhileWaiting 1000 ms  a CPU idle while tasks allowed on it wait elsewhere\n" +
+		"MaxIdleWhileWaiting 2000 ms  a CPU idle while tasks allowed on it wait elsewhere\n" +
 		"SustainedSamples    5        samples in a row a monitor limit must be exceeded\n" +
 		"MonitorWarmup       500 ms   time after the body starts before monitor checks count\n" +
 		"MonitorPeriod       100 ms   time between two monitor samples (off: no monitor)\n"

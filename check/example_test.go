@@ -40,7 +40,7 @@ func ExampleMerge() {
 	// FailOnStall         on       a CPU's runqueue clock stops while it has runnable tasks
 	// MaxFallbackRate     200/s    sched_ext select_cpu_fallback events per second
 	// MaxKeepLastRate     unset    sched_ext dispatch_keep_last events per second
-	// MaxIdleWhileWaiting 1000 ms  a CPU idle while tasks allowed on it wait elsewhere
+	// MaxIdleWhileWaiting 2000 ms  a CPU idle while tasks allowed on it wait elsewhere
 	// SustainedSamples    5        samples in a row a monitor limit must be exceeded
 	// MonitorWarmup       500 ms   time after the body starts before monitor checks count
 	// MonitorPeriod       100 ms   time between two monitor samples (off: no monitor)

@@ -110,7 +110,7 @@ func TestMergedAssertEEVDF(t *testing.T) {
 		t.Error("EEVDF job: MaxIdleWhileWaiting on, want off")
 	}
 	scx := Job{Scheduler: Scheduler{Name: "scx_simple", Path: "/bin/scx_simple"}}
-	if d, on := mergedAssert(scx, vm.TCG, false).MaxIdleWhileWaiting.Get(); !on || d != check.DefaultMaxIdleWhileWaiting {
-		t.Errorf("sched_ext job: MaxIdleWhileWaiting %v, %v; want %v, on", d, on, check.DefaultMaxIdleWhileWaiting)
+	if d, on := mergedAssert(scx, vm.TCG, false).MaxIdleWhileWaiting.Get(); !on || d != check.TCGMaxIdleWhileWaiting {
+		t.Errorf("sched_ext job: MaxIdleWhileWaiting %v, %v; want %v, on", d, on, check.TCGMaxIdleWhileWaiting)
 	}
 }

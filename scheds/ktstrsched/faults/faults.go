@@ -143,10 +143,10 @@ func FaultCases() []FaultCase {
 		{
 			Name: "OneCPU",
 			Args: []string{"--one-cpu"},
-			// Four CPUs, so that three sit idle beside CPU 0; 3 s, so that
+			// Four CPUs, so that three sit idle beside CPU 0; 4 s, so that
 			// after the monitor's warm-up (0.5 s) the idle CPUs exceed its
-			// 1 s limit (MaxIdleWhileWaiting) by far.
-			Spec:     ktstr.Spec{Topology: fourCPUs, Duration: 3 * time.Second},
+			// limit (MaxIdleWhileWaiting: 1 s, 2 s under TCG) by far.
+			Spec:     ktstr.Spec{Topology: fourCPUs, Duration: 4 * time.Second},
 			Body:     oneCPUBody,
 			WantKind: check.WorkConservation,
 			WantText: []string{"work not conserved"},

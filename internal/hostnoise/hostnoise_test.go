@@ -254,7 +254,7 @@ func TestSamplerReadsThreads(t *testing.T) {
 		}()
 	}
 	<-named
-	s := Start(os.Getpid(), 5*ms)
+	s := Start(os.Getpid(), 1, 5*ms)
 	time.Sleep(300 * ms)
 	r := s.Stop(0, true)
 	if r.All == nil || len(r.All.At) < 10 {
@@ -289,44 +289,63 @@ func TestHeldIdle(t *testing.T) {
 	}
 }
 
-// TestSamplerFindsThreads runs a process shaped like QEMU under TCG (its
-// main thread, and a thread named as QEMU names the one that runs every
-// vCPU) and checks that the sampler follows both, the vCPU thread found
-// even though the main thread is there first.
+// TestSamplerFindsThreads starts processes whose threads are named as
+// QEMU names its own: the vCPU threads start after sampling has begun and
+// after the main thread was seen, and under KVM one after another. The
+// sampler must find every one.
 func TestSamplerFindsThreads(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("no python3 to make a process with a named thread")
+		t.Skip("no python3 to make a process with named threads")
 	}
-	const script = `import ctypes, threading, time, sys
-time.sleep(0.2)
-def vcpu():
-    ctypes.CDLL(None).prctl(15, b"ALL CPUs/TCG", 0, 0, 0)
+	for _, c := range []struct {
+		name  string
+		vcpus []string // thread names, started 0.2 s apart
+	}{
+		{"TCG", []string{"ALL CPUs/TCG"}},
+		{"KVM", []string{"CPU 0/KVM", "CPU 1/KVM", "CPU 2/KVM"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			script := `import ctypes, threading, time, sys
+def vcpu(name):
+    ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)
     time.sleep(30)
-threading.Thread(target=vcpu, daemon=True).start()
+for name in sys.argv[1:]:
+    time.sleep(0.2)
+    threading.Thread(target=vcpu, args=(name,), daemon=True).start()
 print("ready", flush=True)
 time.sleep(30)
 `
-	cmd := exec.Command(py, "-c", script)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	// Sampling starts before the vCPU thread exists, as with QEMU.
-	s := Start(cmd.Process.Pid, 5*time.Millisecond)
-	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond)
-	rec := s.Stop(0, true)
-	if rec.Main == nil || len(rec.Main.At) == 0 {
-		t.Errorf("the main thread was not sampled: %+v", rec.Main)
-	}
-	if rec.All == nil || len(rec.All.At) == 0 {
-		t.Errorf("the vCPU thread started after the main one was not found: %+v", rec.All)
+			cmd := exec.Command(py, append([]string{"-c", script}, c.vcpus...)...)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			// Sampling starts before the vCPU threads exist, as with QEMU.
+			s := Start(cmd.Process.Pid, len(c.vcpus), 5*time.Millisecond)
+			if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			rec := s.Stop(0, true)
+			if rec.Main == nil || len(rec.Main.At) == 0 {
+				t.Errorf("the main thread was not sampled: %+v", rec.Main)
+			}
+			if c.name == "TCG" {
+				if rec.All == nil || len(rec.All.At) == 0 {
+					t.Errorf("the vCPU thread started after the main one was not found: %+v", rec.All)
+				}
+				return
+			}
+			for cpu := range c.vcpus {
+				if ser := rec.CPUs[cpu]; ser == nil || len(ser.At) == 0 {
+					t.Errorf("vCPU %d's thread, started %.1f s after the first, was not found: %+v", cpu, 0.2*float64(cpu), rec.CPUs)
+				}
+			}
+		})
 	}
 }

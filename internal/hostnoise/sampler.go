@@ -23,6 +23,7 @@ const DefaultPeriod = 10 * time.Millisecond
 // "ALL CPUs/TCG" (single-threaded TCG), "CPU n/TCG" or "CPU n/KVM".
 type Sampler struct {
 	pid    int
+	vcpus  int // the guest's CPUs, each a thread of its own under KVM
 	period time.Duration
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -32,9 +33,10 @@ type Sampler struct {
 	threads map[int]*Series // by thread id
 }
 
-// Start samples the vCPU threads of process pid every period.
-func Start(pid int, period time.Duration) *Sampler {
-	s := &Sampler{pid: pid, period: period, done: make(chan struct{}),
+// Start samples the vCPU threads of process pid, a guest of vcpus CPUs,
+// every period.
+func Start(pid, vcpus int, period time.Duration) *Sampler {
+	s := &Sampler{pid: pid, vcpus: vcpus, period: period, done: make(chan struct{}),
 		threads: map[int]*Series{}, rec: Record{CPUs: map[int]*Series{}}}
 	s.wg.Add(1)
 	go s.loop()
@@ -63,12 +65,14 @@ func (s *Sampler) loop() {
 	}
 }
 
-// sample reads every vCPU thread once, finding them while none is known
-// (QEMU starts them after the process).
+// sample reads every vCPU thread once, looking for them until each is
+// known: QEMU starts them after the process, one after another (under KVM
+// one per guest CPU, each named only once it runs), so one sample can
+// catch some and not the rest.
 func (s *Sampler) sample() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rec.All == nil && len(s.rec.CPUs) == 0 {
+	if s.rec.All == nil && len(s.rec.CPUs) < s.vcpus {
 		s.discover()
 	}
 	for tid, ser := range s.threads {

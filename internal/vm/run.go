@@ -213,7 +213,7 @@ func runOnce(ctx context.Context, c Config) (*Outcome, error) {
 	// difference is the closest (a message is never received before it
 	// is sent). Under -icount guest time follows instructions, not the
 	// host's clock, so there is nothing to place.
-	noise := hostnoise.Start(cmd.Process.Pid, hostnoise.DefaultPeriod)
+	noise := hostnoise.Start(cmd.Process.Pid, c.Topology.CPUs(), hostnoise.DefaultPeriod)
 	if !c.Deterministic {
 		guest.noise = noise
 	}
